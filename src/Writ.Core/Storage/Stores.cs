@@ -1,0 +1,153 @@
+using Writ.Core.Agents;
+using Writ.Core.Audit;
+using Writ.Core.Common;
+using Writ.Core.Credentials;
+using Writ.Core.Tasks;
+
+namespace Writ.Core.Storage;
+
+// The I/O seam between the domain and the two storage engines (SQLite, PostgreSQL).
+// Every method is one transaction: either all of it is written or none of it.
+
+public interface IAgentStore
+{
+    /// <summary>Inserts or updates the declared agents (kind, owner, roles, description). Status and keys are kept.</summary>
+    Task UpsertAsync(IReadOnlyList<Agent> agents, CancellationToken ct);
+
+    Task<Agent?> GetAsync(string agentId, CancellationToken ct);
+
+    Task<IReadOnlyList<Agent>> ListAsync(CancellationToken ct);
+
+    /// <summary>Returns false when the agent does not exist.</summary>
+    Task<bool> SetStatusAsync(string agentId, string status, CancellationToken ct);
+
+    Task TouchLastSeenAsync(string agentId, DateTimeOffset at, CancellationToken ct);
+
+    Task AddEnrollmentCodeAsync(EnrollmentCode code, CancellationToken ct);
+
+    /// <summary>
+    /// Consumes the enrollment code and registers the key in one transaction. Errors:
+    /// <c>enroll.invalid_code</c> (unknown), <c>enroll.code_expired</c>, <c>enroll.code_used</c>,
+    /// <c>enroll.key_exists</c> (thumbprint already enrolled). On error nothing is written:
+    /// a used or expired code stays as it was.
+    /// </summary>
+    Task<Result<AgentKey>> EnrollAsync(string codeHash, string thumbprint, string publicJwk, DateTimeOffset now, CancellationToken ct);
+
+    Task<AgentKey?> GetKeyAsync(string thumbprint, CancellationToken ct);
+
+    Task<IReadOnlyList<AgentKey>> ListKeysAsync(string agentId, CancellationToken ct);
+}
+
+public interface ITaskStore
+{
+    Task CreateAsync(WorkTask task, CancellationToken ct);
+
+    Task<WorkTask?> GetAsync(string taskId, CancellationToken ct);
+
+    /// <summary>Marks an open task completed and revokes its credentials in one transaction. False if it was not open.</summary>
+    Task<bool> CompleteAsync(string taskId, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Marks every open task whose expiry has passed as expired (revoking its credentials); returns their ids.</summary>
+    Task<IReadOnlyList<string>> ExpireDueAsync(DateTimeOffset now, CancellationToken ct);
+
+    Task<IReadOnlyList<WorkTask>> ListAsync(string? agentId, string? status, int limit, CancellationToken ct);
+}
+
+public interface ICredentialStore
+{
+    Task<IssuedCredential?> GetAsync(string jti, CancellationToken ct);
+
+    /// <summary>Revokes one credential. Idempotent: revoking an already revoked or unknown jti is success (returns false).</summary>
+    Task<bool> RevokeAsync(string jti, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Revokes every unexpired credential of the agent; returns how many.</summary>
+    Task<int> RevokeByAgentAsync(string agentId, DateTimeOffset now, CancellationToken ct);
+
+    Task<IReadOnlyList<IssuedCredential>> ListActiveAsync(string? agentId, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Active (unrevoked, unexpired) credential counts per agent, for the inventory.</summary>
+    Task<IReadOnlyDictionary<string, int>> CountActiveByAgentAsync(DateTimeOffset now, CancellationToken ct);
+}
+
+/// <summary>An applied policy version: the source documents as applied, their SHA-256, who applied it and when.</summary>
+public sealed record PolicyVersionRecord(int Version, string Sha256, string Source, string AppliedBy, DateTimeOffset AppliedAt);
+
+public interface IPolicyStore
+{
+    /// <summary>Stores a new version and returns it with its number (1, 2, …).</summary>
+    Task<PolicyVersionRecord> AddVersionAsync(string sha256, string source, string appliedBy, DateTimeOffset now, CancellationToken ct);
+
+    Task<PolicyVersionRecord?> GetLatestAsync(CancellationToken ct);
+
+    Task<PolicyVersionRecord?> GetAsync(int version, CancellationToken ct);
+
+    /// <summary>All versions, newest first, without their source.</summary>
+    Task<IReadOnlyList<PolicyVersionRecord>> ListAsync(CancellationToken ct);
+}
+
+/// <summary>What one audit append carries: the event, and for an issuance the credential record written in the same commit.</summary>
+public sealed record AuditAppend(AuditEvent Event, IssuedCredential? Credential = null);
+
+public interface IAuditStore
+{
+    /// <summary>
+    /// Appends a batch in one durable transaction: reads the chain head under a lock (so several
+    /// replicas cannot fork the chain), links each event with <c>AuditChain</c>, inserts the events and
+    /// any credentials, commits. Returns the chained records in order. Throws on failure: the caller fails closed.
+    /// </summary>
+    Task<IReadOnlyList<AuditRecord>> AppendAsync(IReadOnlyList<AuditAppend> batch, CancellationToken ct);
+
+    Task<IReadOnlyList<AuditRecord>> SearchAsync(AuditQuery query, CancellationToken ct);
+
+    /// <summary>Streams every record in sequence order, for verify and export.</summary>
+    IAsyncEnumerable<AuditRecord> ReadAllAsync(CancellationToken ct);
+
+    Task<AuditRecord?> GetHeadAsync(CancellationToken ct);
+
+    Task AddCheckpointAsync(AuditCheckpoint checkpoint, CancellationToken ct);
+
+    Task<IReadOnlyList<AuditCheckpoint>> ListCheckpointsAsync(CancellationToken ct);
+}
+
+/// <summary>A token-signing key. The private key is sealed under the master key (AES-256-GCM); the public JWK is served in JWKS.</summary>
+public sealed record SigningKeyRecord(string KeyId, byte[] SealedPrivateKey, string PublicJwk, DateTimeOffset CreatedAt, DateTimeOffset? RetiredAt);
+
+public interface ISigningKeyStore
+{
+    Task AddAsync(SigningKeyRecord key, CancellationToken ct);
+
+    /// <summary>All keys, newest first.</summary>
+    Task<IReadOnlyList<SigningKeyRecord>> ListAsync(CancellationToken ct);
+
+    Task RetireAsync(string keyId, DateTimeOffset at, CancellationToken ct);
+}
+
+/// <summary>A human admin access token, stored as its SHA-256.</summary>
+public sealed record AdminToken(string TokenHash, string Name, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+public interface IAdminTokenStore
+{
+    Task AddAsync(AdminToken token, CancellationToken ct);
+
+    Task<AdminToken?> FindAsync(string tokenHash, CancellationToken ct);
+}
+
+/// <summary>All stores of one engine, opened on one connection string, with migrations applied.</summary>
+public interface IWritStore : IAsyncDisposable
+{
+    string Engine { get; }
+
+    IAgentStore Agents { get; }
+
+    ITaskStore Tasks { get; }
+
+    ICredentialStore Credentials { get; }
+
+    IPolicyStore Policies { get; }
+
+    IAuditStore Audit { get; }
+
+    ISigningKeyStore SigningKeys { get; }
+
+    IAdminTokenStore AdminTokens { get; }
+}
