@@ -23,10 +23,10 @@ internal sealed class ResourceDecl(Located name)
     public List<ResourceEnvironmentDecl> Environments { get; } = [];
     public Located? Backup { get; set; }
 
-    /// <summary>Whether the keys were written at all, so an empty list and a missing key are not both reported.</summary>
-    public bool HasActionsKey { get; set; }
+    /// <summary>Set for a literal <c>[]</c>/<c>{}</c>, so an empty list is reported while a missing key or a wrong type is not reported twice.</summary>
+    public bool ActionsWrittenEmpty { get; set; }
 
-    public bool HasEnvironmentsKey { get; set; }
+    public bool EnvironmentsWrittenEmpty { get; set; }
 }
 
 /// <summary><c>resource: [actions]</c> inside a role's permissions or preapproved map.</summary>
@@ -129,9 +129,9 @@ internal sealed class PolicyReader(List<PolicyDiagnostic> diagnostics)
             switch (key.Value)
             {
                 case "description": res.Description = String(value, "description"); break;
-                case "actions": res.HasActionsKey = true; res.Actions.AddRange(Strings(value, "actions")); break;
+                case "actions": res.ActionsWrittenEmpty = value is YSequence { Items.Count: 0 }; res.Actions.AddRange(Strings(value, "actions")); break;
                 case "backup": res.Backup = StringLocated(value, "backup"); break;
-                case "environments": res.HasEnvironmentsKey = true; ReadResourceEnvironments(res, value); break;
+                case "environments": res.EnvironmentsWrittenEmpty = value is YSequence { Items.Count: 0 } or YMapping { Entries.Count: 0 }; ReadResourceEnvironments(res, value); break;
             }
         }
         RequireField(seen, "actions", map.Pos, $"resource {name.Value} needs 'actions' (e.g. [read, write])");

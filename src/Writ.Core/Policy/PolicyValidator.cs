@@ -60,9 +60,9 @@ internal sealed class PolicyValidator(List<PolicyDiagnostic> diagnostics)
     private ResourceDef CheckResource(ResourceDecl res)
     {
         CheckName(res.Name, "resource");
-        if (res.HasActionsKey && res.Actions.Count == 0)
+        if (res.ActionsWrittenEmpty)
             Report(PolicyCodes.MissingField, res.Name.Pos, $"resource {res.Name.Value} declares no actions");
-        if (res.HasEnvironmentsKey && res.Environments.Count == 0)
+        if (res.EnvironmentsWrittenEmpty)
             Report(PolicyCodes.MissingField, res.Name.Pos, $"resource {res.Name.Value} exists in no environment");
         foreach (var action in res.Actions) CheckName(action, "action");
 
@@ -202,7 +202,7 @@ internal sealed class PolicyValidator(List<PolicyDiagnostic> diagnostics)
         foreach (var (resource, role) in deleters)
         {
             var backup = _resources[resource].Backup?.Value;
-            if (backup is null || !deleters.TryGetValue(backup, out var backupRole)) continue;
+            if (backup is null || backup == resource || !deleters.TryGetValue(backup, out var backupRole)) continue;
             Report(PolicyCodes.BackupConflict, id.Pos,
                 $"agent {id.Value} could delete both {resource} (through role {role}) and its backup {backup} (through role {backupRole}); backup authority must be held by a different identity");
         }

@@ -62,6 +62,7 @@ internal static partial class YamlTree
         var documents = new List<YNode>();
         var anchors = new Dictionary<string, YNode>(StringComparer.Ordinal);
         var stack = new Stack<(YNode Node, string? Anchor, YNode? PendingKey)>();
+        var lastPos = new SourcePos(source.Path, 1, 1);
         try
         {
             var parser = new Parser(new StringReader(source.Text));
@@ -69,6 +70,7 @@ internal static partial class YamlTree
             {
                 var ev = parser.Current!;
                 var pos = new SourcePos(source.Path, (int)ev.Start.Line, (int)ev.Start.Column);
+                lastPos = pos;
                 switch (ev)
                 {
                     case DocumentStart:
@@ -106,6 +108,11 @@ internal static partial class YamlTree
         catch (YamlException ex)
         {
             return Fail(new SourcePos(source.Path, (int)ex.Start.Line, (int)ex.Start.Column), CleanMessage(ex.Message));
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or FormatException)
+        {
+            // YamlDotNet's scanner throws these (without a mark) on some malformed input; it is still a syntax error, not a crash.
+            return Fail(lastPos, "malformed YAML after this point");
         }
 
         return documents;
