@@ -1,0 +1,185 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Writ.Core.Audit;
+using Writ.Core.Storage;
+
+namespace Writ.Storage.Sqlite;
+
+/// <summary>
+/// SQLite in WAL mode: one writer connection (writes serialised by a semaphore inside this process and by
+/// BEGIN IMMEDIATE across processes), any number of pooled reader connections running concurrently.
+/// <c>synchronous=FULL</c> makes every commit, and so every audit batch, survive a power loss.
+/// </summary>
+internal sealed class SqliteEngine : Engine
+{
+    private const int BusyTimeoutMs = 10_000;
+
+    private readonly string _connectionString;
+    private readonly SqliteConnection _writer;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    private SqliteEngine(string connectionString, SqliteConnection writer)
+    {
+        _connectionString = connectionString;
+        _writer = writer;
+    }
+
+    public override string Name => "sqlite";
+
+    public override string ForUpdate => "";
+
+    public override string? SerializeSql(string lockName) => null;
+
+    public override string NowMicrosSql => "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER)";
+
+    public static async Task<SqliteEngine> OpenAsync(string connectionString, CancellationToken ct)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString)
+        {
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            ForeignKeys = true,
+            Pooling = true,
+            DefaultTimeout = BusyTimeoutMs / 1000,
+        };
+        if (string.IsNullOrWhiteSpace(builder.DataSource) || builder.DataSource == ":memory:")
+        {
+            throw new ArgumentException("SQLite needs a file path (e.g. sqlite:/var/lib/writ/writ.db); in-memory databases are not supported.");
+        }
+        var directory = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+
+        var cs = builder.ToString();
+        var writer = new SqliteConnection(cs);
+        try
+        {
+            await writer.OpenAsync(ct).ConfigureAwait(false);
+            await ExecAsync(writer, $"PRAGMA busy_timeout = {BusyTimeoutMs}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", ct).ConfigureAwait(false);
+            return new SqliteEngine(cs, writer);
+        }
+        catch
+        {
+            await writer.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public override async Task<DbConnection> OpenReadAsync(CancellationToken ct)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(ct).ConfigureAwait(false);
+            await ExecAsync(connection, $"PRAGMA busy_timeout = {BusyTimeoutMs};", ct).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public override async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken ct)
+    {
+        await _writeLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            using var tx = _writer.BeginTransaction(deferred: false);
+            var result = await work(_writer, tx).ConfigureAwait(false);
+            tx.Commit();
+            return result;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public override async Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditAppend> batch, CancellationToken ct)
+    {
+        if (batch.Count == 0) return [];
+        await _writeLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            // BEGIN IMMEDIATE takes the database write lock before the head is read: another process appending
+            // to the same file waits (busy_timeout) instead of chaining onto a stale head.
+            using var tx = _writer.BeginTransaction(deferred: false);
+            long headSeq = 0;
+            var headHash = AuditChain.GenesisHash;
+            using (var head = _writer.CreateCommand())
+            {
+                head.Transaction = tx;
+                head.CommandText = AuditSql.SelectHead;
+                using var reader = head.ExecuteReader();
+                if (reader.Read())
+                {
+                    headSeq = reader.GetInt64(0);
+                    headHash = reader.GetString(1);
+                }
+            }
+
+            var records = LinkBatch(batch, headSeq, headHash);
+            using (var insert = _writer.CreateCommand())
+            {
+                insert.Transaction = tx;
+                insert.CommandText = AuditSql.InsertEvent;
+                var p = AuditSql.EventColumns.Select(c => insert.Parameters.AddWithValue("@" + c, DBNull.Value)).ToArray();
+                insert.Prepare();
+                foreach (var r in records)
+                {
+                    var values = AuditSql.EventValues(r);
+                    for (var i = 0; i < p.Length; i++) p[i].Value = values[i] ?? DBNull.Value;
+                    insert.ExecuteNonQuery();
+                }
+            }
+
+            if (batch.Any(b => b.Credential is not null))
+            {
+                using var insert = _writer.CreateCommand();
+                insert.Transaction = tx;
+                insert.CommandText = CredentialSql.Insert;
+                var p = CredentialSql.Columns.Select(c => insert.Parameters.AddWithValue("@" + c, DBNull.Value)).ToArray();
+                insert.Prepare();
+                foreach (var b in batch)
+                {
+                    if (b.Credential is null) continue;
+                    var values = CredentialSql.Values(b.Credential);
+                    for (var i = 0; i < p.Length; i++) p[i].Value = values[i] ?? DBNull.Value;
+                    insert.ExecuteNonQuery();
+                }
+            }
+
+            tx.Commit();
+            return records;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    public override bool IsUniqueViolation(Exception ex) =>
+        ex is SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 1555 or 2067 };
+
+    public override async ValueTask DisposeAsync()
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await _writer.DisposeAsync().ConfigureAwait(false);
+            using var probe = new SqliteConnection(_connectionString);
+            SqliteConnection.ClearPool(probe);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private static async Task ExecAsync(SqliteConnection connection, string sql, CancellationToken ct)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+}

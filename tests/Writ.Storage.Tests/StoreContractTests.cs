@@ -1,0 +1,482 @@
+using Writ.Core.Agents;
+using Writ.Core.Audit;
+using Writ.Core.Common;
+using Writ.Core.Credentials;
+using Writ.Core.Storage;
+using Writ.Core.Tasks;
+
+namespace Writ.Storage.Tests;
+
+/// <summary>
+/// The contract every storage engine honours, written once and run for SQLite and PostgreSQL.
+/// Each test gets a fresh, empty database from <see cref="CreateDatabaseAsync"/>.
+/// </summary>
+public abstract class StoreContractTests : IAsyncLifetime
+{
+    protected static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private readonly List<IWritStore> _opened = [];
+
+    protected string ConnectionString { get; private set; } = "";
+
+    protected IWritStore Store { get; private set; } = null!;
+
+    /// <summary>Creates an empty database and returns its Writ connection string.</summary>
+    protected abstract Task<string> CreateDatabaseAsync();
+
+    /// <summary>Runs raw SQL against the database, bypassing the stores (to tamper with the audit log).</summary>
+    protected abstract Task ExecuteRawAsync(string sql);
+
+    public async Task InitializeAsync()
+    {
+        ConnectionString = await CreateDatabaseAsync();
+        Store = await OpenAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var s in _opened) await s.DisposeAsync();
+    }
+
+    protected async Task<IWritStore> OpenAsync()
+    {
+        var store = await WritStores.Open(ConnectionString, CancellationToken.None);
+        _opened.Add(store);
+        return store;
+    }
+
+    private static readonly CancellationToken Ct = CancellationToken.None;
+
+    private static Agent NewAgent(string id, params string[] roles) =>
+        new(id, AgentKinds.AiAgent, "alice@example.com", roles, "support bot", AgentStatuses.Active, T0, null);
+
+    private static WorkTask NewTask(string id, string agentId, TimeSpan ttl) =>
+        new(id, agentId, "fix ticket", "TCK-1", "alice@example.com", TaskStatuses.Open, T0, T0 + ttl, null);
+
+    private static IssuedCredential NewCredential(string jti, string agentId, string taskId, TimeSpan ttl) =>
+        new(jti, agentId, taskId, "crm", AgentId.EnvironmentOf(agentId), "crm:read", "customers/1", "thumb-" + agentId, T0, T0 + ttl, null);
+
+    private static AuditEvent NewEvent(int i, string actor = "bot@staging", string? task = null, string decision = Decisions.Allow) =>
+        new(T0.AddTicks(i * 10 + 7), ActorKinds.AiAgent, actor, null, task, "token.issue", "crm", "staging", "crm:read", $"customers/{i}",
+            decision, decision == Decisions.Deny ? "policy.no_role" : null, 3, 120 + i, "{\"n\":" + i + "}");
+
+    // ---------- migrations ----------
+
+    [Fact]
+    public async Task Open_Twice_MigrationsAreIdempotent()
+    {
+        var second = await OpenAsync();
+        Assert.Empty(await second.Agents.ListAsync(Ct));
+        Assert.Equal(Store.Engine, second.Engine);
+    }
+
+    // ---------- agents ----------
+
+    [Fact]
+    public async Task Agents_Upsert_InsertsAndReturnsRolesInOrder()
+    {
+        await Store.Agents.UpsertAsync([NewAgent("bot@staging", "writer", "reader", "auditor-lite"), NewAgent("bot@production")], Ct);
+
+        var agent = await Store.Agents.GetAsync("bot@staging", Ct);
+        Assert.NotNull(agent);
+        Assert.Equal(["writer", "reader", "auditor-lite"], agent.Roles);
+        Assert.Equal(AgentKinds.AiAgent, agent.Kind);
+        Assert.Equal("support bot", agent.Description);
+        Assert.Equal(T0, agent.CreatedAt);
+        Assert.Null(agent.LastSeenAt);
+        Assert.Equal(["bot@production", "bot@staging"], (await Store.Agents.ListAsync(Ct)).Select(a => a.Id));
+        Assert.Null(await Store.Agents.GetAsync("ghost@staging", Ct));
+    }
+
+    [Fact]
+    public async Task Agents_UpsertExisting_UpdatesDeclaredFieldsKeepsStatusAndCreatedAt()
+    {
+        await Store.Agents.UpsertAsync([NewAgent("bot@staging", "reader")], Ct);
+        Assert.True(await Store.Agents.SetStatusAsync("bot@staging", AgentStatuses.Suspended, Ct));
+
+        var changed = NewAgent("bot@staging", "writer") with { Owner = "bob@example.com", Description = null, CreatedAt = T0.AddDays(1), Status = AgentStatuses.Active };
+        await Store.Agents.UpsertAsync([changed], Ct);
+
+        var agent = await Store.Agents.GetAsync("bot@staging", Ct);
+        Assert.NotNull(agent);
+        Assert.Equal("bob@example.com", agent.Owner);
+        Assert.Equal(["writer"], agent.Roles);
+        Assert.Null(agent.Description);
+        Assert.Equal(AgentStatuses.Suspended, agent.Status);
+        Assert.Equal(T0, agent.CreatedAt);
+    }
+
+    [Fact]
+    public async Task Agents_SetStatus_UnknownAgent_ReturnsFalse()
+    {
+        Assert.False(await Store.Agents.SetStatusAsync("ghost@staging", AgentStatuses.Offboarded, Ct));
+    }
+
+    [Fact]
+    public async Task Agents_TouchLastSeen_KeepsTheLatestTime()
+    {
+        await Store.Agents.UpsertAsync([NewAgent("bot@staging")], Ct);
+        var later = T0.AddMinutes(5).AddTicks(3); // sub-microsecond part is dropped
+        await Store.Agents.TouchLastSeenAsync("bot@staging", later, Ct);
+        await Store.Agents.TouchLastSeenAsync("bot@staging", T0.AddMinutes(1), Ct);
+
+        Assert.Equal(UnixMicros.Normalize(later), (await Store.Agents.GetAsync("bot@staging", Ct))!.LastSeenAt);
+    }
+
+    // ---------- enrollment ----------
+
+    private async Task<string> AddCodeAsync(string agentId, TimeSpan validFor, DateTimeOffset? usedAt = null)
+    {
+        var hash = Ids.Sha256Hex(Ids.Random());
+        await Store.Agents.AddEnrollmentCodeAsync(new EnrollmentCode(hash, agentId, "admin", T0, T0 + validFor, usedAt), Ct);
+        return hash;
+    }
+
+    [Fact]
+    public async Task Enroll_ValidCode_RegistersKeyAndConsumesCode()
+    {
+        await Store.Agents.UpsertAsync([NewAgent("bot@staging")], Ct);
+        var code = await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15));
+
+        var result = await Store.Agents.EnrollAsync(code, "jkt-1", "{\"kty\":\"EC\"}", T0.AddMinutes(1), Ct);
+
+        Assert.True(result.IsSuccess, result.Error?.ToString());
+        Assert.Equal("bot@staging", result.Value.AgentId);
+        Assert.Equal(result.Value, await Store.Agents.GetKeyAsync("jkt-1", Ct));
+        Assert.Equal(["jkt-1"], (await Store.Agents.ListKeysAsync("bot@staging", Ct)).Select(k => k.Thumbprint));
+
+        var again = await Store.Agents.EnrollAsync(code, "jkt-2", "{}", T0.AddMinutes(2), Ct);
+        Assert.Equal("enroll.code_used", again.Error?.Code);
+        Assert.Null(await Store.Agents.GetKeyAsync("jkt-2", Ct));
+    }
+
+    [Fact]
+    public async Task Enroll_ExpiredCode_FailsAndWritesNothing()
+    {
+        await Store.Agents.UpsertAsync([NewAgent("bot@staging")], Ct);
+        var code = await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15));
+
+        var result = await Store.Agents.EnrollAsync(code, "jkt-1", "{}", T0.AddMinutes(15), Ct);
+
+        Assert.Equal("enroll.code_expired", result.Error?.Code);
+        Assert.Null(await Store.Agents.GetKeyAsync("jkt-1", Ct));
+        // Still expired, not used: the failed attempt did not consume it.
+        Assert.Equal("enroll.code_expired", (await Store.Agents.EnrollAsync(code, "jkt-1", "{}", T0.AddMinutes(16), Ct)).Error?.Code);
+    }
+
+    [Fact]
+    public async Task Enroll_UnknownCode_IsInvalid()
+    {
+        var result = await Store.Agents.EnrollAsync(Ids.Sha256Hex("nope"), "jkt-1", "{}", T0, Ct);
+        Assert.Equal("enroll.invalid_code", result.Error?.Code);
+    }
+
+    [Fact]
+    public async Task Enroll_UsedCode_IsRefused()
+    {
+        await Store.Agents.UpsertAsync([NewAgent("bot@staging")], Ct);
+        var code = await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15), usedAt: T0);
+        Assert.Equal("enroll.code_used", (await Store.Agents.EnrollAsync(code, "jkt-1", "{}", T0.AddMinutes(1), Ct)).Error?.Code);
+        Assert.Null(await Store.Agents.GetKeyAsync("jkt-1", Ct));
+    }
+
+    [Fact]
+    public async Task Enroll_KeyAlreadyEnrolled_FailsAndLeavesCodeUnused()
+    {
+        await Store.Agents.UpsertAsync([NewAgent("bot@staging"), NewAgent("other@staging")], Ct);
+        var first = await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15));
+        Assert.True((await Store.Agents.EnrollAsync(first, "jkt-1", "{}", T0, Ct)).IsSuccess);
+        var second = await AddCodeAsync("other@staging", TimeSpan.FromMinutes(15));
+
+        var result = await Store.Agents.EnrollAsync(second, "jkt-1", "{}", T0.AddMinutes(1), Ct);
+
+        Assert.Equal("enroll.key_exists", result.Error?.Code);
+        Assert.Equal("bot@staging", (await Store.Agents.GetKeyAsync("jkt-1", Ct))!.AgentId);
+        // The code was not consumed: it still works with a fresh key.
+        Assert.True((await Store.Agents.EnrollAsync(second, "jkt-2", "{}", T0.AddMinutes(2), Ct)).IsSuccess);
+    }
+
+    // ---------- tasks and credentials ----------
+
+    private async Task SeedTaskWithCredentialsAsync(string taskId, string agentId, TimeSpan taskTtl, params string[] jtis)
+    {
+        await Store.Agents.UpsertAsync([NewAgent(agentId)], Ct);
+        await Store.Tasks.CreateAsync(NewTask(taskId, agentId, taskTtl), Ct);
+        var batch = jtis.Select((j, i) => new AuditAppend(NewEvent(i, agentId, taskId), NewCredential(j, agentId, taskId, TimeSpan.FromMinutes(5)))).ToList();
+        await Store.Audit.AppendAsync(batch, Ct);
+    }
+
+    [Fact]
+    public async Task Tasks_CreateGetList()
+    {
+        await Store.Agents.UpsertAsync([NewAgent("bot@staging"), NewAgent("bot@production")], Ct);
+        var task = NewTask("task_a", "bot@staging", TimeSpan.FromHours(1));
+        await Store.Tasks.CreateAsync(task, Ct);
+        await Store.Tasks.CreateAsync(NewTask("task_b", "bot@production", TimeSpan.FromHours(1)) with { CreatedAt = T0.AddMinutes(1), Ticket = null, OnBehalfOf = null }, Ct);
+
+        Assert.Equal(task, await Store.Tasks.GetAsync("task_a", Ct));
+        Assert.Null(await Store.Tasks.GetAsync("task_zzz", Ct));
+        Assert.Equal(["task_b", "task_a"], (await Store.Tasks.ListAsync(null, null, 10, Ct)).Select(t => t.Id));
+        Assert.Equal(["task_a"], (await Store.Tasks.ListAsync("bot@staging", TaskStatuses.Open, 10, Ct)).Select(t => t.Id));
+        Assert.Empty(await Store.Tasks.ListAsync(null, TaskStatuses.Completed, 10, Ct));
+        Assert.Single(await Store.Tasks.ListAsync(null, null, 1, Ct));
+    }
+
+    [Fact]
+    public async Task Tasks_Complete_RevokesItsCredentialsOnly()
+    {
+        await SeedTaskWithCredentialsAsync("task_a", "bot@staging", TimeSpan.FromHours(1), "jti-1", "jti-2");
+        await SeedTaskWithCredentialsAsync("task_b", "bot@staging", TimeSpan.FromHours(1), "jti-3");
+        var now = T0.AddMinutes(1);
+
+        Assert.True(await Store.Tasks.CompleteAsync("task_a", now, Ct));
+
+        var task = await Store.Tasks.GetAsync("task_a", Ct);
+        Assert.Equal(TaskStatuses.Completed, task!.Status);
+        Assert.Equal(now, task.ClosedAt);
+        Assert.Equal(now, (await Store.Credentials.GetAsync("jti-1", Ct))!.RevokedAt);
+        Assert.Equal(now, (await Store.Credentials.GetAsync("jti-2", Ct))!.RevokedAt);
+        Assert.Null((await Store.Credentials.GetAsync("jti-3", Ct))!.RevokedAt);
+        Assert.False(await Store.Tasks.CompleteAsync("task_a", now, Ct));
+        Assert.False(await Store.Tasks.CompleteAsync("task_unknown", now, Ct));
+    }
+
+    [Fact]
+    public async Task Tasks_ExpireDue_ExpiresOnlyDueOpenTasksAndRevokesTheirCredentials()
+    {
+        await SeedTaskWithCredentialsAsync("task_short", "bot@staging", TimeSpan.FromMinutes(10), "jti-1");
+        await SeedTaskWithCredentialsAsync("task_long", "bot@staging", TimeSpan.FromHours(2), "jti-2");
+        await Store.Tasks.CreateAsync(NewTask("task_done", "bot@staging", TimeSpan.FromMinutes(1)), Ct);
+        await Store.Tasks.CompleteAsync("task_done", T0, Ct);
+        var now = T0.AddMinutes(10);
+
+        Assert.Equal(["task_short"], await Store.Tasks.ExpireDueAsync(now, Ct));
+
+        Assert.Equal(TaskStatuses.Expired, (await Store.Tasks.GetAsync("task_short", Ct))!.Status);
+        Assert.Equal(TaskStatuses.Completed, (await Store.Tasks.GetAsync("task_done", Ct))!.Status);
+        Assert.Equal(TaskStatuses.Open, (await Store.Tasks.GetAsync("task_long", Ct))!.Status);
+        Assert.Equal(now, (await Store.Credentials.GetAsync("jti-1", Ct))!.RevokedAt);
+        Assert.Null((await Store.Credentials.GetAsync("jti-2", Ct))!.RevokedAt);
+        Assert.Empty(await Store.Tasks.ExpireDueAsync(now, Ct));
+    }
+
+    [Fact]
+    public async Task Credentials_WrittenWithAudit_RoundTripExactly()
+    {
+        await SeedTaskWithCredentialsAsync("task_a", "bot@staging", TimeSpan.FromHours(1), "jti-1");
+        Assert.Equal(NewCredential("jti-1", "bot@staging", "task_a", TimeSpan.FromMinutes(5)), await Store.Credentials.GetAsync("jti-1", Ct));
+        Assert.Null(await Store.Credentials.GetAsync("jti-none", Ct));
+    }
+
+    [Fact]
+    public async Task Credentials_Revoke_IsIdempotent()
+    {
+        await SeedTaskWithCredentialsAsync("task_a", "bot@staging", TimeSpan.FromHours(1), "jti-1");
+
+        Assert.True(await Store.Credentials.RevokeAsync("jti-1", T0.AddMinutes(1), Ct));
+        Assert.False(await Store.Credentials.RevokeAsync("jti-1", T0.AddMinutes(2), Ct));
+        Assert.False(await Store.Credentials.RevokeAsync("jti-unknown", T0.AddMinutes(2), Ct));
+        Assert.Equal(T0.AddMinutes(1), (await Store.Credentials.GetAsync("jti-1", Ct))!.RevokedAt);
+    }
+
+    [Fact]
+    public async Task Credentials_RevokeByAgent_ListActiveAndCounts()
+    {
+        await SeedTaskWithCredentialsAsync("task_a", "bot@staging", TimeSpan.FromHours(1), "jti-1", "jti-2");
+        await SeedTaskWithCredentialsAsync("task_b", "bot@production", TimeSpan.FromHours(1), "jti-3");
+        var now = T0.AddMinutes(1);
+
+        Assert.Equal(new Dictionary<string, int> { ["bot@staging"] = 2, ["bot@production"] = 1 }, await Store.Credentials.CountActiveByAgentAsync(now, Ct));
+        Assert.Equal(["jti-1", "jti-2"], (await Store.Credentials.ListActiveAsync("bot@staging", now, Ct)).Select(c => c.Jti));
+        Assert.Equal(3, (await Store.Credentials.ListActiveAsync(null, now, Ct)).Count);
+        // Expired credentials are not active.
+        Assert.Empty(await Store.Credentials.ListActiveAsync(null, T0.AddMinutes(5), Ct));
+
+        Assert.Equal(2, await Store.Credentials.RevokeByAgentAsync("bot@staging", now, Ct));
+        Assert.Equal(0, await Store.Credentials.RevokeByAgentAsync("bot@staging", now, Ct));
+        Assert.Equal(new Dictionary<string, int> { ["bot@production"] = 1 }, await Store.Credentials.CountActiveByAgentAsync(now, Ct));
+    }
+
+    // ---------- policy, signing keys, admin tokens ----------
+
+    [Fact]
+    public async Task Policies_AddVersion_NumbersFromOneAndListsNewestFirst()
+    {
+        Assert.Null(await Store.Policies.GetLatestAsync(Ct));
+        var v1 = await Store.Policies.AddVersionAsync("aa", "kind: Agent\n", "alice", T0, Ct);
+        var v2 = await Store.Policies.AddVersionAsync("bb", "kind: Role\n", "bob", T0.AddMinutes(1), Ct);
+
+        Assert.Equal(1, v1.Version);
+        Assert.Equal(2, v2.Version);
+        Assert.Equal(v2, await Store.Policies.GetLatestAsync(Ct));
+        Assert.Equal(v1, await Store.Policies.GetAsync(1, Ct));
+        Assert.Null(await Store.Policies.GetAsync(3, Ct));
+        var list = await Store.Policies.ListAsync(Ct);
+        Assert.Equal([2, 1], list.Select(v => v.Version));
+        Assert.All(list, v => Assert.Equal("", v.Source));
+    }
+
+    [Fact]
+    public async Task Policies_ConcurrentAddVersion_NeverDuplicateNumbers()
+    {
+        var other = await OpenAsync();
+        var adds = Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? Store : other).Policies.AddVersionAsync($"h{i}", "x", "a", T0, Ct));
+        var versions = (await Task.WhenAll(adds)).Select(v => v.Version).Order();
+        Assert.Equal(Enumerable.Range(1, 20), versions);
+    }
+
+    [Fact]
+    public async Task SigningKeys_AddListRetire()
+    {
+        await Store.SigningKeys.AddAsync(new SigningKeyRecord("k1", [1, 2, 3], "{\"kid\":\"k1\"}", T0, null), Ct);
+        await Store.SigningKeys.AddAsync(new SigningKeyRecord("k2", [4, 5], "{\"kid\":\"k2\"}", T0.AddDays(1), null), Ct);
+        await Store.SigningKeys.RetireAsync("k1", T0.AddDays(2), Ct);
+        await Store.SigningKeys.RetireAsync("k1", T0.AddDays(3), Ct);
+
+        var keys = await Store.SigningKeys.ListAsync(Ct);
+        Assert.Equal(["k2", "k1"], keys.Select(k => k.KeyId));
+        Assert.Equal(new byte[] { 4, 5 }, keys[0].SealedPrivateKey);
+        Assert.Null(keys[0].RetiredAt);
+        Assert.Equal(T0.AddDays(2), keys[1].RetiredAt);
+    }
+
+    [Fact]
+    public async Task AdminTokens_AddFind()
+    {
+        var token = new AdminToken(Ids.Sha256Hex("secret"), "bootstrap", T0, null);
+        await Store.AdminTokens.AddAsync(token, Ct);
+        Assert.Equal(token, await Store.AdminTokens.FindAsync(token.TokenHash, Ct));
+        Assert.Null(await Store.AdminTokens.FindAsync(Ids.Sha256Hex("other"), Ct));
+    }
+
+    // ---------- audit ----------
+
+    [Fact]
+    public async Task Audit_AppendBatch_ChainsFromGenesisAndRoundTripsExactly()
+    {
+        Assert.Null(await Store.Audit.GetHeadAsync(Ct));
+        var first = await Store.Audit.AppendAsync([new(NewEvent(1)), new(NewEvent(2, decision: Decisions.Deny) with { PolicyVersion = null, Details = null, Reason = "" })], Ct);
+        var second = await Store.Audit.AppendAsync([new(NewEvent(3))], Ct);
+
+        Assert.Equal([1L, 2L, 3L], first.Concat(second).Select(r => r.Seq));
+        Assert.Equal(AuditChain.GenesisHash, first[0].PrevHash);
+        Assert.Equal(first[0].Hash, first[1].PrevHash);
+        Assert.Equal(first[1].Hash, second[0].PrevHash);
+
+        var stored = await ToListAsync(Store.Audit.ReadAllAsync(Ct));
+        Assert.Equal(first.Concat(second), stored);
+        Assert.Equal("", stored[1].Event.Reason);
+        Assert.Null(stored[1].Event.Details);
+        Assert.Equal(second[0], await Store.Audit.GetHeadAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Audit_Append_EmptyBatch_WritesNothing()
+    {
+        Assert.Empty(await Store.Audit.AppendAsync([], Ct));
+        Assert.Null(await Store.Audit.GetHeadAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Audit_AppendWithUnknownTask_FailsWholeBatch()
+    {
+        await Store.Audit.AppendAsync([new(NewEvent(1))], Ct);
+        var bad = new AuditAppend(NewEvent(2), NewCredential("jti-x", "bot@staging", "task_missing", TimeSpan.FromMinutes(5)));
+
+        await Assert.ThrowsAnyAsync<Exception>(() => Store.Audit.AppendAsync([new(NewEvent(3)), bad], Ct));
+
+        Assert.Equal(1, (await Store.Audit.GetHeadAsync(Ct))!.Seq);
+        Assert.Null(await Store.Credentials.GetAsync("jti-x", Ct));
+    }
+
+    [Fact]
+    public async Task Audit_ConcurrentWritersOnTwoStores_ProduceOneUnbrokenChain()
+    {
+        await using var replicaA = new AuditWriter(Store.Audit);
+        var other = await OpenAsync();
+        await using var replicaB = new AuditWriter(other.Audit);
+
+        var appends = Enumerable.Range(0, 400).Select(i => Task.Run(() => (i % 2 == 0 ? replicaA : replicaB).AppendAsync(new AuditAppend(NewEvent(i)), Ct)));
+        var records = await Task.WhenAll(appends);
+
+        Assert.Equal(Enumerable.Range(1, 400).Select(i => (long)i), records.Select(r => r.Seq).Order());
+        var report = await AuditChain.VerifyAsync(Store.Audit.ReadAllAsync(Ct), [], _ => true, Ct);
+        Assert.True(report.Ok, string.Join("; ", report.Problems));
+        Assert.Equal(400, report.Records);
+        Assert.Equal(400, report.HeadSeq);
+    }
+
+    [Fact]
+    public async Task Audit_Search_FiltersCombineAndPageForward()
+    {
+        await Store.Audit.AppendAsync(
+        [
+            new(NewEvent(1, "a@staging", "task_1")),
+            new(NewEvent(2, "b@staging", "task_2", Decisions.Deny)),
+            new(NewEvent(3, "a@staging", "task_1", Decisions.Deny)),
+            new(NewEvent(4, "a@staging", "task_3") with { Action = "gateway.call", Environment = "production", Resource = "db" }),
+        ], Ct);
+
+        async Task<long[]> Seqs(AuditQuery q) => (await Store.Audit.SearchAsync(q, Ct)).Select(r => r.Seq).ToArray();
+
+        Assert.Equal(new long[] { 1, 3, 4 }, await Seqs(new(ActorId: "a@staging")));
+        Assert.Equal(new long[] { 3 }, await Seqs(new(ActorId: "a@staging", Decision: Decisions.Deny)));
+        Assert.Equal(new long[] { 1, 3 }, await Seqs(new(TaskId: "task_1")));
+        Assert.Equal(new long[] { 4 }, await Seqs(new(Action: "gateway.call")));
+        Assert.Equal(new long[] { 4 }, await Seqs(new(Resource: "db", Environment: "production")));
+        Assert.Equal(new long[] { 2, 3 }, await Seqs(new(Since: T0.AddTicks(20), Until: T0.AddTicks(40))));
+        Assert.Equal(new long[] { 3, 4 }, await Seqs(new(AfterSeq: 2)));
+        Assert.Equal(new long[] { 1, 2 }, await Seqs(new(Limit: 2)));
+        Assert.Empty(await Seqs(new(ActorId: "nobody@staging")));
+    }
+
+    [Fact]
+    public async Task Audit_Checkpoints_AddListAndIgnoreDuplicates()
+    {
+        var cp = new AuditCheckpoint(10, new string('a', 64), T0, "k1", "sig");
+        await Store.Audit.AddCheckpointAsync(cp, Ct);
+        await Store.Audit.AddCheckpointAsync(cp with { KeyId = "k2" }, Ct);
+        await Store.Audit.AddCheckpointAsync(new AuditCheckpoint(5, new string('b', 64), T0, "k1", "sig5"), Ct);
+
+        var list = await Store.Audit.ListCheckpointsAsync(Ct);
+        Assert.Equal([5L, 10], list.Select(c => c.Seq));
+        Assert.Equal(cp, list[1]);
+    }
+
+    [Fact]
+    public async Task Audit_VerifyRoundTrip_DetectsRawSqlEdit()
+    {
+        for (var i = 0; i < 5; i++) await Store.Audit.AppendAsync([new(NewEvent(2 * i)), new(NewEvent(2 * i + 1))], Ct);
+        var head = await Store.Audit.GetHeadAsync(Ct);
+        await Store.Audit.AddCheckpointAsync(new AuditCheckpoint(head!.Seq, head.Hash, T0, "k1", "sig"), Ct);
+
+        var clean = await AuditChain.VerifyAsync(Store.Audit.ReadAllAsync(Ct), await Store.Audit.ListCheckpointsAsync(Ct), _ => true, Ct);
+        Assert.True(clean.Ok, string.Join("; ", clean.Problems));
+        Assert.Equal(10, clean.Records);
+
+        await ExecuteRawAsync("UPDATE audit_events SET decision = 'deny' WHERE seq = 4");
+
+        var tampered = await AuditChain.VerifyAsync(Store.Audit.ReadAllAsync(Ct), await Store.Audit.ListCheckpointsAsync(Ct), _ => true, Ct);
+        Assert.False(tampered.Ok);
+        var problem = Assert.Single(tampered.Problems);
+        Assert.Equal((4L, AuditProblemKinds.Edited), (problem.Seq, problem.Kind));
+    }
+
+    [Fact]
+    public async Task Audit_VerifyRoundTrip_DetectsRawSqlDelete()
+    {
+        await Store.Audit.AppendAsync(Enumerable.Range(0, 6).Select(i => new AuditAppend(NewEvent(i))).ToList(), Ct);
+        await ExecuteRawAsync("DELETE FROM audit_events WHERE seq = 3");
+
+        var report = await AuditChain.VerifyAsync(Store.Audit.ReadAllAsync(Ct), [], _ => true, Ct);
+        var problem = Assert.Single(report.Problems);
+        Assert.Equal((3L, AuditProblemKinds.Deleted), (problem.Seq, problem.Kind));
+    }
+
+    protected static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
+    {
+        var list = new List<T>();
+        await foreach (var item in items) list.Add(item);
+        return list;
+    }
+}
