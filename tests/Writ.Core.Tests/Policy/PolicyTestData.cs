@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Writ.Core.Policy;
 
 namespace Writ.Core.Tests.Policy;
@@ -16,9 +17,10 @@ internal static class PolicyTestData
 
     public static CompiledPolicy Compile(string yaml) => CompiledPolicy.Compile(LoadValid(yaml), 1, "test");
 
-    public static string RepoRoot()
+    /// <summary>Found from this source file's path, so it works wherever the test assembly is built.</summary>
+    public static string RepoRoot([CallerFilePath] string thisFile = "")
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        var dir = new DirectoryInfo(Path.GetDirectoryName(thisFile)!);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Writ.slnx"))) dir = dir.Parent;
         return dir?.FullName ?? throw new InvalidOperationException("repository root (Writ.slnx) not found");
     }
