@@ -1,8 +1,44 @@
 using System.CommandLine;
+using Writ.Cli.Commands;
+using Writ.Client.Http;
 
-var root = new RootCommand("writ: task-scoped, short-lived credentials for AI agents");
-var name = new Option<string>("--name") { Description = "a name" };
-var cmd = new Command("hello", "says hello") { name };
-cmd.SetAction((parse, ct) => { Console.WriteLine(parse.GetValue(name)); return Task.FromResult(0); });
-root.Subcommands.Add(cmd);
-return await root.Parse(args).InvokeAsync();
+var root = new RootCommand("writ: task-scoped, short-lived, key-bound credentials for AI agents")
+{
+    ServerCommand.Create(),
+    AdminCommands.Login(),
+    PolicyCommands.Apply(),
+    PolicyCommands.Policy(),
+    AgentCommands.Create(),
+    AgentSideCommands.Enroll(),
+    AgentSideCommands.Task(),
+    AgentSideCommands.Token(),
+    AuditCommands.Create(),
+    AdminCommands.Keys(),
+    AdminCommands.Credential(),
+    // ScanCommand.Create(), (wired in when the scanner lands)
+};
+
+try
+{
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (CliException e)
+{
+    Console.Error.WriteLine("writ: " + e.Message);
+    return e.ExitCode;
+}
+catch (WritApiException e)
+{
+    // The server's own words and stable code: enough to act on, never a secret.
+    Console.Error.WriteLine($"writ: refused ({e.Code}): {e.Message}");
+    return 1;
+}
+catch (HttpRequestException e)
+{
+    Console.Error.WriteLine($"writ: cannot reach the Writ server ({e.HttpRequestError}): is it running, and are WRIT_ADDR / --server right?");
+    return 2;
+}
+catch (OperationCanceledException)
+{
+    return 130;
+}

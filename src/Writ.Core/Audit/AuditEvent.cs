@@ -8,6 +8,8 @@ public static class ActorKinds
     public const string Service = "service";
     public const string Ci = "ci";
     public const string System = "system";
+    /// <summary>A caller that failed to authenticate: the log keeps the attempt without trusting any name it claimed.</summary>
+    public const string Unknown = "unknown";
 }
 
 /// <summary>The outcome an audit event records.</summary>

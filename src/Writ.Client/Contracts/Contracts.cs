@@ -1,0 +1,109 @@
+using System.Text.Json.Serialization;
+
+namespace Writ.Client.Contracts;
+
+// The JSON shapes of Writ's HTTP API, shared by the server, this client and the CLI so the two sides
+// cannot drift. snake_case on the wire (System.Text.Json's SnakeCaseLower policy).
+
+public sealed record PolicyFile(string Path, string Text);
+
+public sealed record ApplyPolicyRequest(IReadOnlyList<PolicyFile> Files);
+
+public sealed record PolicyVersionInfo(int Version, string Sha256, string AppliedBy, DateTimeOffset AppliedAt, int Agents, int Roles, int Resources);
+
+public sealed record PolicyDocumentInfo(int Version, string Sha256, string AppliedBy, DateTimeOffset AppliedAt, string Source);
+
+public sealed record AgentInfo(
+    string Id,
+    string Name,
+    string Environment,
+    string Kind,
+    string Owner,
+    IReadOnlyList<string> Roles,
+    string? Description,
+    string Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? LastSeenAt,
+    int ActiveCredentials,
+    int Keys);
+
+public sealed record AgentKeyInfo(string Thumbprint, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+
+public sealed record AgentDetail(AgentInfo Agent, IReadOnlyList<AgentKeyInfo> Keys, IReadOnlyList<CredentialInfo> ActiveCredentials);
+
+public sealed record EnrollmentCodeInfo(string AgentId, string Code, DateTimeOffset ExpiresAt);
+
+/// <summary>Sent by the agent, with a DPoP proof signed by the key it enrolls (proof of possession).</summary>
+public sealed record EnrollRequest(string Code, string Jwk);
+
+public sealed record EnrollResponse(string AgentId, string Thumbprint);
+
+public sealed record StartTaskRequest(string Purpose, string? Ticket, string? OnBehalfOf, int? TtlSeconds);
+
+public sealed record TaskInfo(
+    string Id,
+    string AgentId,
+    string Purpose,
+    string? Ticket,
+    string? OnBehalfOf,
+    string Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt,
+    DateTimeOffset? ClosedAt);
+
+public sealed record CredentialInfo(
+    string Jti,
+    string AgentId,
+    string TaskId,
+    string Resource,
+    string Environment,
+    string Scope,
+    string? Target,
+    DateTimeOffset IssuedAt,
+    DateTimeOffset ExpiresAt,
+    DateTimeOffset? RevokedAt);
+
+/// <summary>RFC 6749 §5.1 access token response (token_type DPoP per RFC 9449 §5).</summary>
+public sealed record TokenResponse(
+    [property: JsonPropertyName("access_token")] string AccessToken,
+    [property: JsonPropertyName("token_type")] string TokenType,
+    [property: JsonPropertyName("expires_in")] int ExpiresIn,
+    [property: JsonPropertyName("scope")] string Scope,
+    [property: JsonPropertyName("task_id")] string TaskId,
+    [property: JsonPropertyName("environment")] string Environment,
+    [property: JsonPropertyName("target")] string? Target);
+
+/// <summary>RFC 6749 §5.2 error response, with Writ's stable code in <c>writ_code</c>.</summary>
+public sealed record OAuthError(
+    [property: JsonPropertyName("error")] string Error,
+    [property: JsonPropertyName("error_description")] string ErrorDescription,
+    [property: JsonPropertyName("writ_code")] string WritCode);
+
+public sealed record AuditEntry(
+    long Seq,
+    DateTimeOffset At,
+    string ActorKind,
+    string ActorId,
+    string? OnBehalfOf,
+    string? TaskId,
+    string Action,
+    string? Resource,
+    string? Environment,
+    string? Scope,
+    string? Target,
+    string Decision,
+    string? Reason,
+    int? PolicyVersion,
+    long DurationMicros,
+    string? Details,
+    string PrevHash,
+    string Hash);
+
+public sealed record AuditProblemInfo(long Seq, string Kind, string Message);
+
+public sealed record AuditVerifyResult(bool Ok, long Records, long? HeadSeq, int Checkpoints, IReadOnlyList<AuditProblemInfo> Problems);
+
+public sealed record SigningKeyInfo(string KeyId, DateTimeOffset CreatedAt, DateTimeOffset? RetiredAt, bool Active);
+
+/// <summary>RFC 9457 problem details with Writ's stable <c>code</c>.</summary>
+public sealed record Problem(string? Type, string? Title, int? Status, string? Detail, string? Code);

@@ -1,0 +1,98 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
+using Writ.Client.Contracts;
+
+namespace Writ.Client.Http;
+
+/// <summary>
+/// A human operator's client for the admin API (policy, inventory, tasks, audit, keys).
+/// Authenticates with a bearer admin token; agent credentials never open these endpoints.
+/// </summary>
+public sealed class WritAdminClient
+{
+    private readonly HttpClient _http;
+
+    public WritAdminClient(HttpClient http, Uri server, string adminToken)
+    {
+        _http = http;
+        _http.BaseAddress = server;
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+    }
+
+    public Task<PolicyVersionInfo> ApplyPolicyAsync(IReadOnlyList<PolicyFile> files, CancellationToken ct = default) =>
+        PostAsync<PolicyVersionInfo>("api/policy", new ApplyPolicyRequest(files), ct);
+
+    public Task<PolicyDocumentInfo> GetPolicyAsync(CancellationToken ct = default) => GetAsync<PolicyDocumentInfo>("api/policy", ct);
+
+    public Task<List<PolicyVersionInfo>> GetPolicyHistoryAsync(CancellationToken ct = default) =>
+        GetAsync<List<PolicyVersionInfo>>("api/policy/history", ct);
+
+    public Task<List<AgentInfo>> ListAgentsAsync(CancellationToken ct = default) => GetAsync<List<AgentInfo>>("api/agents", ct);
+
+    public Task<AgentDetail> GetAgentAsync(string agentId, CancellationToken ct = default) =>
+        GetAsync<AgentDetail>($"api/agents/{Uri.EscapeDataString(agentId)}", ct);
+
+    public Task<AgentInfo> SuspendAgentAsync(string agentId, CancellationToken ct = default) =>
+        PostAsync<AgentInfo>($"api/agents/{Uri.EscapeDataString(agentId)}/suspend", null, ct);
+
+    public Task<AgentInfo> ResumeAgentAsync(string agentId, CancellationToken ct = default) =>
+        PostAsync<AgentInfo>($"api/agents/{Uri.EscapeDataString(agentId)}/resume", null, ct);
+
+    public Task<EnrollmentCodeInfo> CreateEnrollmentCodeAsync(string agentId, CancellationToken ct = default) =>
+        PostAsync<EnrollmentCodeInfo>($"api/agents/{Uri.EscapeDataString(agentId)}/enrollment-codes", null, ct);
+
+    public Task<List<TaskInfo>> ListTasksAsync(string? agentId, string? status, CancellationToken ct = default) =>
+        GetAsync<List<TaskInfo>>("api/tasks" + Query(("agent", agentId), ("status", status)), ct);
+
+    public Task<TaskInfo> CompleteTaskAsync(string taskId, CancellationToken ct = default) =>
+        PostAsync<TaskInfo>($"api/tasks/{Uri.EscapeDataString(taskId)}/complete", null, ct);
+
+    public Task<CredentialInfo> RevokeCredentialAsync(string jti, CancellationToken ct = default) =>
+        PostAsync<CredentialInfo>($"api/credentials/{Uri.EscapeDataString(jti)}/revoke", null, ct);
+
+    public Task<List<AuditEntry>> SearchAuditAsync(
+        string? actor = null, string? task = null, string? action = null, string? resource = null, string? environment = null,
+        string? decision = null, DateTimeOffset? since = null, long? afterSeq = null, int limit = 100, CancellationToken ct = default) =>
+        GetAsync<List<AuditEntry>>("api/audit" + Query(
+            ("actor", actor), ("task", task), ("action", action), ("resource", resource), ("environment", environment),
+            ("decision", decision), ("since", since?.ToString("O")), ("after", afterSeq?.ToString()), ("limit", limit.ToString())), ct);
+
+    public Task<AuditVerifyResult> VerifyAuditAsync(CancellationToken ct = default) => PostAsync<AuditVerifyResult>("api/audit/verify", null, ct);
+
+    /// <summary>Streams the whole log as JSON Lines, one record a line, in chain order.</summary>
+    public async IAsyncEnumerable<string> ExportAuditAsync([EnumeratorCancellation] CancellationToken ct = default)
+    {
+        using var response = await _http.GetAsync("api/audit/export", HttpCompletionOption.ResponseHeadersRead, ct);
+        await WritJson.EnsureSuccessAsync(response, ct);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.Length > 0) yield return line;
+        }
+    }
+
+    public Task<List<SigningKeyInfo>> RotateSigningKeyAsync(CancellationToken ct = default) => PostAsync<List<SigningKeyInfo>>("api/keys/rotate", null, ct);
+
+    public Task<List<SigningKeyInfo>> ListSigningKeysAsync(CancellationToken ct = default) => GetAsync<List<SigningKeyInfo>>("api/keys", ct);
+
+    private async Task<T> GetAsync<T>(string path, CancellationToken ct)
+    {
+        using var response = await _http.GetAsync(path, ct);
+        return await WritJson.ReadAsync<T>(response, ct);
+    }
+
+    private async Task<T> PostAsync<T>(string path, object? body, CancellationToken ct)
+    {
+        using var content = body is null ? null : JsonContent.Create(body, body.GetType(), options: WritJson.Options);
+        using var response = await _http.PostAsync(path, content, ct);
+        return await WritJson.ReadAsync<T>(response, ct);
+    }
+
+    private static string Query(params (string Name, string? Value)[] pairs)
+    {
+        var parts = pairs.Where(p => !string.IsNullOrEmpty(p.Value))
+            .Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}").ToArray();
+        return parts.Length == 0 ? "" : "?" + string.Join('&', parts);
+    }
+}

@@ -1,0 +1,16 @@
+namespace Writ.Client.Http;
+
+/// <summary>
+/// The server refused a request. <see cref="Code"/> is Writ's stable error code (e.g.
+/// <c>policy.environment_mismatch</c>); <see cref="Message"/> says why, as the server worded it.
+/// </summary>
+public sealed class WritApiException(int status, string code, string message, string? oauthError = null)
+    : Exception(message)
+{
+    public int Status { get; } = status;
+
+    public string Code { get; } = code;
+
+    /// <summary>The RFC 6749 <c>error</c> value when the refusal came from an OAuth endpoint.</summary>
+    public string? OAuthError { get; } = oauthError;
+}

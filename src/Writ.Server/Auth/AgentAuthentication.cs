@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Http;
+using Writ.Core.Agents;
+using Writ.Core.Common;
+using Writ.Core.Storage;
+using Writ.Core.Crypto;
+using Writ.Core.Tokens;
+using Writ.Server.Hosting;
+using Writ.Server.Http;
+
+namespace Writ.Server.Auth;
+
+/// <summary>
+/// Authenticates an agent by a DPoP proof (RFC 9449) signed with its enrolled key: no bearer secret
+/// exists that could be copied. The proof is bound to this method and URL, fresh, and single-use.
+/// </summary>
+internal sealed class AgentAuthenticator(IWritStore store, DpopProofValidator proofs, ServerContext server, TimeProvider clock)
+{
+    /// <summary>Last-seen is written at most this often per agent: it is inventory data, not worth a write per request.</summary>
+    private static readonly TimeSpan LastSeenResolution = TimeSpan.FromMinutes(1);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _lastSeenWritten = new();
+
+    public async Task<Result<AgentCaller>> AuthenticateAsync(HttpContext http, string? accessToken = null)
+    {
+        var values = http.Request.Headers["DPoP"];
+        if (values.Count > 1) return new Error("dpop.invalid", "send exactly one DPoP proof (RFC 9449 §4.3)");
+        var proof = proofs.Validate(values.Count == 1 ? values[0] : null, http.Request.Method, server.UrlOf(http.Request.Path), accessToken);
+        if (!proof.IsSuccess) return proof.Error!;
+        return await ResolveAgentAsync(proof.Value.Jkt, http.RequestAborted);
+    }
+
+    /// <summary>The active agent that enrolled the key with thumbprint <paramref name="jkt"/>.</summary>
+    public async Task<Result<AgentCaller>> ResolveAgentAsync(string jkt, CancellationToken ct)
+    {
+        var key = await store.Agents.GetKeyAsync(jkt, ct);
+        if (key is null || key.RevokedAt is not null)
+            return new Error("auth.unknown_key", "the proof's key is not enrolled with Writ (run `writ enroll`)");
+        var agent = await store.Agents.GetAsync(key.AgentId, ct);
+        if (agent is null) return new Error("auth.unknown_key", "the proof's key is not enrolled with Writ (run `writ enroll`)");
+        if (agent.Status != AgentStatuses.Active)
+            return new Error("agent.not_active", $"{agent.Id} is {agent.Status} and gets nothing");
+        await TouchAsync(agent.Id, ct);
+        return new AgentCaller(agent, jkt);
+    }
+
+    private async Task TouchAsync(string agentId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        if (_lastSeenWritten.TryGetValue(agentId, out var last) && now - last < LastSeenResolution) return;
+        _lastSeenWritten[agentId] = now;
+        await store.Agents.TouchLastSeenAsync(agentId, now, ct);
+    }
+}
+
+internal static class AgentAuthenticationExtensions
+{
+    public static RouteGroupBuilder RequireAgent(this RouteGroupBuilder group)
+    {
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var result = await http.RequestServices.GetRequiredService<AgentAuthenticator>().AuthenticateAsync(http);
+            if (!result.IsSuccess)
+            {
+                http.Response.Headers.WWWAuthenticate = "DPoP algs=\"ES256\"";
+                return Problems.Of(result.Error!, result.Error!.Code == "agent.not_active" ? 403 : 401);
+            }
+            result.Value.AttachTo(http);
+            return await next(context);
+        });
+        return group;
+    }
+}

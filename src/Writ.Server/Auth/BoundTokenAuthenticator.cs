@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Http;
+using Writ.Core.Common;
+using Writ.Core.Crypto;
+using Writ.Core.Tokens;
+using Writ.Server.Hosting;
+using Writ.Server.OAuth;
+
+namespace Writ.Server.Auth;
+
+/// <summary>
+/// Checks a presented access token the way a protected resource must (RFC 9449 §7): the token is
+/// valid and live, and the request carries a fresh DPoP proof for this method and URL, with <c>ath</c>
+/// over this token, signed by the very key the token is bound to (<c>cnf.jkt</c>). A copied token
+/// without the agent's private key gets nothing (invariant 3).
+/// </summary>
+internal sealed class BoundTokenAuthenticator(TokenStatus status, DpopProofValidator proofs, ServerContext server)
+{
+    public async Task<Result<AccessTokenClaims>> AuthenticateAsync(HttpContext http, string? audience)
+    {
+        string? header = http.Request.Headers.Authorization;
+        if (string.IsNullOrEmpty(header)) return new Error("auth.missing", "send the credential as Authorization: DPoP <token> with a DPoP proof");
+        if (!header.StartsWith("DPoP ", StringComparison.OrdinalIgnoreCase))
+            return new Error("auth.not_dpop", "Writ credentials are sender-constrained: use the DPoP scheme, not Bearer (RFC 9449 §7.1)");
+        var token = header[5..].Trim();
+
+        var values = http.Request.Headers["DPoP"];
+        if (values.Count > 1) return new Error("dpop.invalid", "send exactly one DPoP proof (RFC 9449 §4.3)");
+        var proof = proofs.Validate(values.Count == 1 ? values[0] : null, http.Request.Method, server.UrlOf(http.Request.Path), token);
+        if (!proof.IsSuccess) return proof.Error!;
+
+        var claims = await status.CheckAsync(token, http.RequestAborted, audience);
+        if (!claims.IsSuccess) return claims;
+        if (!string.Equals(claims.Value.Jkt, proof.Value.Jkt, StringComparison.Ordinal))
+            return new Error("dpop.key_mismatch", "the DPoP proof is not signed by the key this token is bound to");
+        return claims;
+    }
+}

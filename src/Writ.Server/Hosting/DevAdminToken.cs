@@ -1,0 +1,31 @@
+using Writ.Core.Common;
+using Writ.Core.Storage;
+using Writ.Server.Auth;
+
+namespace Writ.Server.Hosting;
+
+/// <summary>
+/// In dev mode the first start makes an admin token and prints it once; only its SHA-256 is stored.
+/// A marker file records that it was issued, so restarts do not print (or mint) another one;
+/// <c>--reset-admin-token</c> mints a fresh one.
+/// </summary>
+internal static class DevAdminToken
+{
+    public static async Task EnsureAsync(IWritStore store, WritServerOptions options, TimeProvider clock, CancellationToken ct)
+    {
+        var marker = Path.Combine(options.DataDirectory, "admin-token.issued");
+        if (File.Exists(marker) && !options.ResetAdminToken) return;
+        var token = AdminAuthentication.TokenPrefix + Ids.Random(32);
+        await store.AdminTokens.AddAsync(new AdminToken(Ids.Sha256Hex(token), "admin", clock.GetUtcNow(), null), ct);
+        await File.WriteAllTextAsync(marker, clock.GetUtcNow().ToString("O") + "\n", ct);
+        options.Out.WriteLine($"""
+
+            Writ admin token (shown once; only its hash is stored):
+
+                export WRIT_ADDR={options.IssuerOrDefault}
+                export WRIT_TOKEN={token}
+
+            """);
+        options.Out.Flush();
+    }
+}

@@ -1,0 +1,129 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Writ.Core.Audit;
+using Writ.Core.Crypto;
+using Writ.Core.Storage;
+using Writ.Core.Tokens;
+using Writ.Server.Agents;
+using Writ.Server.AuditApi;
+using Writ.Server.Auth;
+using Writ.Server.Credentials;
+using Writ.Server.Http;
+using Writ.Server.Keys;
+using Writ.Server.OAuth;
+using Writ.Server.PolicyApi;
+using Writ.Server.Tasks;
+using Writ.Storage;
+
+namespace Writ.Server.Hosting;
+
+/// <summary>
+/// Builds and starts one <c>writ server</c> process. Reads like a table of contents: open storage,
+/// load keys and policy, register services, map each feature's endpoints.
+/// </summary>
+public static class WritServer
+{
+    public static async Task<WebApplication> BuildAsync(WritServerOptions options, Action<WebApplicationBuilder>? configure = null, CancellationToken ct = default)
+    {
+        var problems = options.Validate().ToList();
+        if (problems.Count > 0) throw new WritStartupException(string.Join("; ", problems));
+
+        Directory.CreateDirectory(options.DataDirectory);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var masterKey = LoadMasterKey(options);
+        var store = await WritStores.Open(options.DatabaseOrDefault, ct);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = PolicyEndpoints.MaxPolicyBytes + 64 * 1024;
+            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+
+        var clock = TimeProvider.System;
+        var server = new ServerContext(options.IssuerOrDefault);
+        var s = builder.Services;
+        s.AddSingleton(options);
+        s.AddSingleton(clock);
+        s.AddSingleton(server);
+        s.AddSingleton(masterKey);
+        s.AddSingleton(store);
+        s.AddSingleton(new AuditWriter(store.Audit));
+        s.AddSingleton<AuditLog>();
+        s.AddSingleton<PolicyHolder>();
+        s.AddSingleton<PolicyService>();
+        s.AddSingleton<SigningKeyRing>();
+        s.AddSingleton<IDpopReplayCache, MemoryDpopReplayCache>();
+        s.AddSingleton(sp => new DpopProofValidator(sp.GetRequiredService<IDpopReplayCache>(), clock, new DpopOptions()));
+        s.AddSingleton(sp => new ClientAssertionValidator(sp.GetRequiredService<IDpopReplayCache>(), clock, server.Issuer));
+        s.AddSingleton(sp => new AccessTokenValidator(kid => sp.GetRequiredService<SigningKeyRing>().PublicKey(kid), clock, server.Issuer, TimeSpan.FromSeconds(30)));
+        s.AddSingleton<AgentAuthenticator>();
+        s.AddSingleton<TokenEndpoint>();
+        s.AddSingleton<TokenStatus>();
+        s.AddSingleton<BoundTokenAuthenticator>();
+        s.AddSingleton<AuditCheckpointer>();
+        s.AddHostedService(sp => sp.GetRequiredService<AuditCheckpointer>());
+        s.AddHostedService<TaskExpiryService>();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.UseMiddleware<ErrorHandlingMiddleware>();
+        app.MapOAuth();
+        app.MapAgents();
+        app.MapTasks();
+        app.MapPolicy();
+        app.MapAudit();
+        app.MapKeys();
+        app.MapCredentials();
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapFallback((HttpContext http) => Problems.Of(404, "request.not_found", $"no endpoint {http.Request.Method} {AgentEndpoints.Bounded(http.Request.Path.Value ?? "")}"));
+
+        await InitializeAsync(app, options, ct);
+        return app;
+    }
+
+    /// <summary>Loads keys and policy; in dev mode also applies the demo policy and prints a one-time admin token.</summary>
+    private static async Task InitializeAsync(WebApplication app, WritServerOptions options, CancellationToken ct)
+    {
+        var sp = app.Services;
+        await sp.GetRequiredService<SigningKeyRing>().LoadAsync(ct);
+        var policies = sp.GetRequiredService<PolicyService>();
+        if (!await policies.LoadLatestAsync(ct))
+        {
+            var initial = options.InitialPolicyPath is not null
+                ? Core.Policy.PolicyLoader.ReadPath(options.InitialPolicyPath)
+                : options.Dev ? [DemoPolicy.Source] : null;
+            if (initial is not null)
+            {
+                var applied = await policies.ApplyAsync(initial, ActorKinds.System, "writ", ct);
+                if (!applied.IsSuccess) throw new WritStartupException(applied.Error!.Message);
+            }
+        }
+        if (options.Dev) await DevAdminToken.EnsureAsync(sp.GetRequiredService<IWritStore>(), options, sp.GetRequiredService<TimeProvider>(), ct);
+    }
+
+    private static MasterKey LoadMasterKey(WritServerOptions options)
+    {
+        var path = options.MasterKeyPathOrDefault;
+        if (File.Exists(path)) return MasterKey.Load(path);
+        if (!options.Dev)
+            throw new WritStartupException($"no master key at {path}: start once with --dev to create one, or create it with `writ server --dev --data {options.DataDirectory}`, or pass --master-key");
+        return MasterKey.CreateFile(path);
+    }
+
+    /// <summary>Builds, starts and runs until <paramref name="ct"/> is cancelled (Ctrl+C).</summary>
+    public static async Task RunAsync(WritServerOptions options, CancellationToken ct)
+    {
+        await using var app = await BuildAsync(options, ct: ct);
+        await app.RunAsync(ct);
+    }
+}
+
+/// <summary>The server cannot start; the message says what to fix.</summary>
+public sealed class WritStartupException(string message) : Exception(message);

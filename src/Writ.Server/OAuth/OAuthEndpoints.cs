@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Writ.Client.Http;
+using Writ.Core.Agents;
+using Writ.Core.Audit;
+using Writ.Core.Common;
+using Writ.Core.Storage;
+using Writ.Core.Crypto;
+using Writ.Core.Tokens;
+using Writ.Server.Auth;
+using Writ.Server.Hosting;
+using Writ.Server.Http;
+using Writ.Server.Keys;
+
+namespace Writ.Server.OAuth;
+
+/// <summary>The OAuth endpoints: token (RFC 6749), introspection (RFC 7662), revocation (RFC 7009), metadata (RFC 8414), JWKS.</summary>
+internal static class OAuthEndpoints
+{
+    public static IEndpointRouteBuilder MapOAuth(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/oauth/token", (HttpContext http, TokenEndpoint endpoint) => endpoint.HandleAsync(http));
+
+        app.MapGroup("/oauth/introspect").RequireAdmin().MapPost("", IntrospectAsync);
+        app.MapPost("/oauth/revoke", RevokeAsync);
+
+        app.MapGet("/.well-known/jwks.json", (SigningKeyRing keys) => Results.Text(keys.JwksJson, "application/jwk-set+json"));
+        app.MapGet("/.well-known/oauth-authorization-server", (ServerContext server) => Results.Json(new Dictionary<string, object>
+        {
+            ["issuer"] = server.Issuer,
+            ["token_endpoint"] = server.TokenEndpoint,
+            ["introspection_endpoint"] = server.Issuer + "/oauth/introspect",
+            ["revocation_endpoint"] = server.Issuer + "/oauth/revoke",
+            ["jwks_uri"] = server.Issuer + "/.well-known/jwks.json",
+            ["grant_types_supported"] = new[] { "client_credentials" },
+            ["token_endpoint_auth_methods_supported"] = new[] { "private_key_jwt", "none" },
+            ["token_endpoint_auth_signing_alg_values_supported"] = new[] { "ES256" },
+            ["dpop_signing_alg_values_supported"] = new[] { "ES256" },
+            ["response_types_supported"] = Array.Empty<string>(),
+            ["scopes_supported"] = Array.Empty<string>(),
+            ["service_documentation"] = "https://github.com/writ-dev/writ/blob/main/docs/api.md",
+        }));
+        return app;
+    }
+
+    /// <summary>
+    /// RFC 7662: active only when the signature, expiry, revocation, task and agent all still hold, so a
+    /// resource server that introspects sees revocation at once (invariant 9).
+    /// </summary>
+    private static async Task<IResult> IntrospectAsync(HttpContext http, TokenStatus status)
+    {
+        var form = await RequestBody.ReadFormAsync(http.Request);
+        if (!form.IsSuccess) return OAuthResults.Error("invalid_request", form.Error!);
+        var token = RequestBody.Single(form.Value, "token");
+        if (!token.IsSuccess) return OAuthResults.Error("invalid_request", token.Error!);
+        if (token.Value is null) return OAuthResults.Error("invalid_request", "request.missing_token", "token is required (RFC 7662 §2.1)");
+
+        var claims = await status.CheckAsync(token.Value, http.RequestAborted);
+        if (!claims.IsSuccess) return OAuthResults.Json(new Dictionary<string, object> { ["active"] = false });
+        var c = claims.Value;
+        var body = new Dictionary<string, object?>
+        {
+            ["active"] = true,
+            ["token_type"] = "DPoP",
+            ["iss"] = c.Issuer,
+            ["sub"] = c.Subject,
+            ["aud"] = c.Audience,
+            ["client_id"] = c.ClientId,
+            ["scope"] = c.Scope,
+            ["env"] = c.Environment,
+            ["task"] = c.TaskId,
+            ["target"] = c.Target,
+            ["jti"] = c.Jti,
+            ["iat"] = c.IssuedAt.ToUnixTimeSeconds(),
+            ["exp"] = c.ExpiresAt.ToUnixTimeSeconds(),
+            ["cnf"] = new Dictionary<string, string> { ["jkt"] = c.Jkt },
+            ["policy_version"] = c.PolicyVersion,
+        };
+        if (c.OnBehalfOf is not null) body["act"] = new Dictionary<string, string> { ["sub"] = c.OnBehalfOf };
+        return OAuthResults.Json(body);
+    }
+
+    /// <summary>
+    /// RFC 7009: the holder revokes its own token by proving possession of the bound key (a DPoP proof
+    /// whose thumbprint is the token's cnf.jkt); an admin revokes any. Unknown or invalid tokens get 200,
+    /// as §2.2 says, so the endpoint tells an attacker nothing.
+    /// </summary>
+    private static async Task<IResult> RevokeAsync(HttpContext http, AccessTokenValidator validator, DpopProofValidator proofs, ServerContext server,
+        IWritStore store, AuditLog audit, TimeProvider clock)
+    {
+        var form = await RequestBody.ReadFormAsync(http.Request);
+        if (!form.IsSuccess) return OAuthResults.Error("invalid_request", form.Error!);
+        var token = RequestBody.Single(form.Value, "token");
+        if (!token.IsSuccess) return OAuthResults.Error("invalid_request", token.Error!);
+        if (token.Value is null) return OAuthResults.Error("invalid_request", "request.missing_token", "token is required (RFC 7009 §2.1)");
+
+        // An expired or invalid token has nothing left to revoke.
+        var claims = validator.Validate(token.Value, null);
+        if (!claims.IsSuccess) return Results.Ok();
+
+        var proof = proofs.Validate(http.Request.Headers["DPoP"].Count == 1 ? http.Request.Headers["DPoP"][0] : null, "POST", server.UrlOf(http.Request.Path), null);
+        if (!proof.IsSuccess || proof.Value.Jkt != claims.Value.Jkt)
+            return OAuthResults.Error("invalid_client", "auth.not_token_holder", "only the holder of the token's key may revoke it: send a DPoP proof signed by it", 401);
+
+        var revoked = await store.Credentials.RevokeAsync(claims.Value.Jti, clock.GetUtcNow(), http.RequestAborted);
+        await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), ActorKinds.AiAgent, claims.Value.Subject, null, claims.Value.TaskId, "credential.revoke",
+            claims.Value.Audience, claims.Value.Environment, claims.Value.Scope, claims.Value.Target, Decisions.Info, revoked ? "revoked" : "already_revoked",
+            null, 0, $$"""{"jti":"{{claims.Value.Jti}}"}"""), null, http.RequestAborted);
+        return Results.Ok();
+    }
+}
+
+/// <summary>Whether a presented access token still works: signature and expiry, then revocation, task and agent state.</summary>
+internal sealed class TokenStatus(AccessTokenValidator validator, IWritStore store, TimeProvider clock)
+{
+    public async Task<Result<AccessTokenClaims>> CheckAsync(string token, CancellationToken ct, string? audience = null)
+    {
+        var claims = validator.Validate(token, audience);
+        if (!claims.IsSuccess) return claims;
+        var c = claims.Value;
+        var credential = await store.Credentials.GetAsync(c.Jti, ct);
+        if (credential is null || credential.RevokedAt is not null) return new Error("token.revoked", "the credential has been revoked");
+        var task = await store.Tasks.GetAsync(c.TaskId, ct);
+        if (task is null || !task.IsOpenAt(clock.GetUtcNow())) return new Error("token.task_closed", "the credential's task is closed");
+        var agent = await store.Agents.GetAsync(c.Subject, ct);
+        if (agent is null || agent.Status != AgentStatuses.Active) return new Error("token.agent_inactive", "the credential's agent is not active");
+        if (agent.Environment != c.Environment) return new Error("token.environment_mismatch", "the credential names another environment than its agent");
+        return claims;
+    }
+}

@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+using System.Text;
+using Writ.Core.Agents;
+using Writ.Core.Audit;
+using Writ.Core.Common;
+using Writ.Core.Policy;
+using Writ.Core.Storage;
+using Writ.Server.Hosting;
+
+namespace Writ.Server.PolicyApi;
+
+/// <summary>
+/// Applies policy: validate again on the server (never trust the client's validation), store the
+/// version with its SHA-256, sync the inventory, audit who applied it, then swap the compiled tables in.
+/// </summary>
+internal sealed class PolicyService(IWritStore store, PolicyHolder holder, AuditLog audit, TimeProvider clock)
+{
+    public async Task<Result<(CompiledPolicy Policy, PolicyVersionRecord Version)>> ApplyAsync(IReadOnlyList<PolicySource> sources, string actorKind, string actorId, CancellationToken ct)
+    {
+        var loaded = PolicyLoader.Load(sources);
+        if (!loaded.IsValid)
+        {
+            var first = loaded.Diagnostics.Count > 0 ? loaded.Diagnostics[0] : null;
+            var summary = string.Join("\n", loaded.Diagnostics.Take(50).Select(d => d.ToString()));
+            await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), actorKind, actorId, null, null, "policy.apply", null, null, null, null,
+                Decisions.Deny, first?.Code ?? "policy.invalid", holder.Current?.Version, 0, null), null, ct);
+            return new Error("policy.invalid", $"the policy has {loaded.Diagnostics.Count} problem(s):\n{summary}");
+        }
+
+        var source = Canonical(sources);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(source)));
+        var version = await store.Policies.AddVersionAsync(sha, source, actorId, clock.GetUtcNow(), ct);
+        var compiled = CompiledPolicy.Compile(loaded.Policy!, version.Version, sha);
+        await SyncInventoryAsync(loaded.Policy!, ct);
+        await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), actorKind, actorId, null, null, "policy.apply", null, null, null, null,
+            Decisions.Info, null, version.Version, 0, $$"""{"sha256":"{{sha}}","agents":{{loaded.Policy!.Agents.Count}},"roles":{{loaded.Policy!.Roles.Count}}}"""), null, ct);
+        holder.Set(compiled);
+        return (compiled, version);
+    }
+
+    /// <summary>Loads the newest stored version at start-up. Stored versions were valid when applied; if one no longer loads, start-up fails loudly.</summary>
+    public async Task<bool> LoadLatestAsync(CancellationToken ct)
+    {
+        var latest = await store.Policies.GetLatestAsync(ct);
+        if (latest is null) return false;
+        var loaded = PolicyLoader.Load(Split(latest.Source));
+        if (!loaded.IsValid)
+            throw new InvalidOperationException($"stored policy version {latest.Version} no longer validates: {string.Join("; ", loaded.Diagnostics.Take(5))}");
+        holder.Set(CompiledPolicy.Compile(loaded.Policy!, latest.Version, latest.Sha256));
+        return true;
+    }
+
+    private async Task SyncInventoryAsync(PolicyModel model, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var agents = model.Agents.Values
+            .Select(a => new Agent(a.Id, a.Kind, a.Owner, a.Roles, a.Description, AgentStatuses.Active, now, null))
+            .ToList();
+        await store.Agents.UpsertAsync(agents, ct);
+    }
+
+    // The stored source is every file, each introduced by a marker line with its path, so the exact
+    // documents that were applied can be shown, diffed and re-loaded with their original positions.
+    private const string FileMarker = "# ---- writ-policy-file: ";
+
+    public static string Canonical(IReadOnlyList<PolicySource> sources) =>
+        string.Concat(sources.OrderBy(s => s.Path, StringComparer.Ordinal).Select(s => FileMarker + s.Path + "\n" + s.Text.ReplaceLineEndings("\n") + (s.Text.EndsWith('\n') ? "" : "\n")));
+
+    public static IReadOnlyList<PolicySource> Split(string canonical)
+    {
+        var result = new List<PolicySource>();
+        var parts = canonical.Split(FileMarker, StringSplitOptions.RemoveEmptyEntries);
+        foreach (var part in parts)
+        {
+            var newline = part.IndexOf('\n');
+            result.Add(new PolicySource(part[..newline], part[(newline + 1)..]));
+        }
+        return result;
+    }
+}

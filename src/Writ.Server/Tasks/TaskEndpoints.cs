@@ -1,0 +1,143 @@
+using Microsoft.AspNetCore.Http;
+using Writ.Client.Contracts;
+using Writ.Client.Http;
+using Writ.Core.Audit;
+using Writ.Core.Common;
+using Writ.Core.Storage;
+using Writ.Core.Tasks;
+using Writ.Server.Auth;
+using Writ.Server.Hosting;
+using Writ.Server.Http;
+using Writ.Server.OAuth;
+
+namespace Writ.Server.Tasks;
+
+/// <summary>Tasks: agents open and complete their own; operators list them and can close any.</summary>
+internal static class TaskEndpoints
+{
+    public static readonly TimeSpan DefaultTaskTtl = TimeSpan.FromHours(1);
+    public static readonly TimeSpan MaxTaskTtl = TimeSpan.FromHours(8);
+
+    public static IEndpointRouteBuilder MapTasks(this IEndpointRouteBuilder app)
+    {
+        var agent = app.MapGroup("/api/agent/tasks").RequireAgent();
+        agent.MapPost("", StartAsync);
+        agent.MapPost("/{id}/complete", (string id, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock) =>
+        {
+            var caller = AgentCaller.Of(http);
+            return CompleteAsync(id, caller.Agent.Id, TokenEndpoint.ActorKindOf(caller.Agent), caller.Agent.Id, http, store, audit, clock);
+        });
+
+        // What a credential grants, checked as a protected resource checks it: the smallest endpoint that
+        // proves sender constraint end to end (a copied token without the key is refused here).
+        app.MapGet("/api/agent/credential", async (HttpContext http, BoundTokenAuthenticator tokens) =>
+        {
+            var claims = await tokens.AuthenticateAsync(http, null);
+            if (!claims.IsSuccess)
+            {
+                http.Response.Headers.WWWAuthenticate = $"DPoP error=\"invalid_token\", algs=\"ES256\"";
+                return Problems.Of(claims.Error!, 401);
+            }
+            var c = claims.Value;
+            return Results.Json(new { agent = c.Subject, resource = c.Audience, scope = c.Scope, environment = c.Environment, task = c.TaskId, target = c.Target, expires_at = c.ExpiresAt }, WritJson.Options);
+        });
+
+        var admin = app.MapGroup("/api/tasks").RequireAdmin();
+        admin.MapGet("", async (string? agent, string? status, int? limit, IWritStore store, CancellationToken ct) =>
+        {
+            if (status is not null && status is not (TaskStatuses.Open or TaskStatuses.Completed or TaskStatuses.Expired))
+                return Problems.BadRequest("request.invalid_status", "status must be open, completed or expired");
+            var tasks = await store.Tasks.ListAsync(agent, status, Math.Clamp(limit ?? 100, 1, 1000), ct);
+            return Results.Json(tasks.Select(ToInfo).ToList(), WritJson.Options);
+        });
+        admin.MapPost("/{id}/complete", (string id, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock) =>
+        {
+            var caller = Caller.Of(http);
+            return CompleteAsync(id, null, caller.ActorKind, caller.ActorId, http, store, audit, clock);
+        });
+        return app;
+    }
+
+    private static async Task<IResult> StartAsync(HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock)
+    {
+        var caller = AgentCaller.Of(http);
+        var body = await RequestBody.ReadJsonAsync<StartTaskRequest>(http.Request);
+        if (!body.IsSuccess) return Problems.Of(body.Error!);
+        var request = body.Value;
+        if (string.IsNullOrWhiteSpace(request.Purpose) || request.Purpose.Length > 500)
+            return Problems.BadRequest("task.invalid_purpose", "purpose is required: say in up to 500 characters what the task is for");
+        if (request.Ticket is { Length: > 200 }) return Problems.BadRequest("task.invalid_ticket", "ticket must be at most 200 characters");
+        if (request.OnBehalfOf is { } who && (who.Length > 200 || who.Any(char.IsControl)))
+            return Problems.BadRequest("task.invalid_on_behalf_of", "on_behalf_of must name a human in at most 200 printable characters");
+        var ttl = request.TtlSeconds is { } s ? TimeSpan.FromSeconds(s) : DefaultTaskTtl;
+        if (ttl <= TimeSpan.Zero || ttl > MaxTaskTtl)
+            return Problems.BadRequest("task.invalid_ttl", $"ttl_seconds must be between 1 and {(int)MaxTaskTtl.TotalSeconds} (8 h)");
+
+        var now = clock.GetUtcNow();
+        var task = new WorkTask(Ids.New("task"), caller.Agent.Id, request.Purpose.Trim(), request.Ticket, request.OnBehalfOf, TaskStatuses.Open, now, now + ttl, null);
+        await store.Tasks.CreateAsync(task, http.RequestAborted);
+        await audit.RecordAsync(new AuditEvent(now, TokenEndpoint.ActorKindOf(caller.Agent), caller.Agent.Id, task.OnBehalfOf, task.Id, "task.open",
+            null, caller.Agent.Environment, null, null, Decisions.Info, null, null, 0,
+            System.Text.Json.JsonSerializer.Serialize(new { purpose = task.Purpose, ticket = task.Ticket, ttl = (int)ttl.TotalSeconds })), null, http.RequestAborted);
+        return Results.Json(ToInfo(task), WritJson.Options, statusCode: 201);
+    }
+
+    /// <summary>Completing a task revokes every credential issued under it, in the same transaction.</summary>
+    private static async Task<IResult> CompleteAsync(string id, string? requiredAgent, string actorKind, string actorId, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock)
+    {
+        var ct = http.RequestAborted;
+        var task = await store.Tasks.GetAsync(id, ct);
+        if (task is null || (requiredAgent is not null && task.AgentId != requiredAgent))
+            return Problems.Of(404, "task.not_found", $"no task {Agents.AgentEndpoints.Bounded(id)}" + (requiredAgent is null ? "" : $" belongs to {requiredAgent}"));
+        var now = clock.GetUtcNow();
+        var completed = await store.Tasks.CompleteAsync(id, now, ct);
+        if (!completed) return Problems.Of(409, "task.conflict", $"task {task.Id} is already {task.Status}");
+        await audit.RecordAsync(new AuditEvent(now, actorKind, actorId, task.OnBehalfOf, task.Id, "task.complete", null, Core.Agents.AgentId.EnvironmentOf(task.AgentId),
+            null, null, Decisions.Info, null, null, 0, null), null, ct);
+        return Results.Json(ToInfo((await store.Tasks.GetAsync(id, ct))!), WritJson.Options);
+    }
+
+    public static TaskInfo ToInfo(WorkTask t) => new(t.Id, t.AgentId, t.Purpose, t.Ticket, t.OnBehalfOf, t.Status, t.CreatedAt, t.ExpiresAt, t.ClosedAt);
+}
+
+/// <summary>Expires tasks whose time is up (revoking their credentials) and audits each expiry.</summary>
+internal sealed class TaskExpiryService(IWritStore store, AuditLog audit, TimeProvider clock, ILogger<TaskExpiryService> logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, clock);
+        do
+        {
+            try
+            {
+                var now = clock.GetUtcNow();
+                foreach (var id in await store.Tasks.ExpireDueAsync(now, stoppingToken))
+                {
+                    await audit.RecordAsync(new AuditEvent(now, ActorKinds.System, "writ", null, id, "task.expire", null, null, null, null,
+                        Decisions.Info, null, null, 0, null), null, stoppingToken);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.ExpiryFailed(logger, e);
+            }
+        } while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+}
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Task expiry pass failed; will retry")]
+    public static partial void ExpiryFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "Audit checkpoint failed; will retry")]
+    public static partial void CheckpointFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
+    public static partial void Unhandled(ILogger logger, string method, string path, Exception exception);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Critical, Message = "Audit append failed on {Method} {Path}: request refused (fail closed)")]
+    public static partial void AuditFailed(ILogger logger, string method, string path, Exception exception);
+}

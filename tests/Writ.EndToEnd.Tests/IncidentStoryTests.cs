@@ -1,0 +1,131 @@
+using Microsoft.Data.Sqlite;
+
+namespace Writ.EndToEnd.Tests;
+
+/// <summary>
+/// The quickstart story with real processes: a staging coding agent reads in staging, is refused
+/// production and an unelevated delete, a copied token is useless without its key, and the audit
+/// log verifies — until a row is edited in the database.
+/// </summary>
+public sealed class IncidentStoryTests : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "writ-e2e-" + Guid.NewGuid().ToString("N"));
+    private ServerProcess _server = null!;
+    private Dictionary<string, string> _admin = null!;
+    private Dictionary<string, string> _agentMachine = null!;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_root);
+        _server = await ServerProcess.StartAsync(_root);
+        _admin = new() { ["WRIT_ADDR"] = _server.Addr, ["WRIT_TOKEN"] = _server.AdminToken, ["XDG_CONFIG_HOME"] = Path.Combine(_root, "admin-config") };
+        _agentMachine = new() { ["WRIT_ADDR"] = _server.Addr, ["XDG_CONFIG_HOME"] = Path.Combine(_root, "agent-config") };
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task IncidentStory_RunsAsTheQuickstartSays()
+    {
+        var list = await Writ.RunAsync(_admin, null, "agent", "list");
+        Assert.True(list.ExitCode == 0, list.Stderr);
+        Assert.Contains("coding-agent@staging", list.Stdout);
+
+        var code = await Writ.RunAsync(_admin, null, "agent", "enroll-code", "coding-agent@staging");
+        Assert.Equal(0, code.ExitCode);
+        var enroll = await Writ.RunAsync(_agentMachine, null, "enroll", "--agent", "coding-agent@staging", "--code", code.Stdout.Trim(), "--server", _server.Addr);
+        Assert.True(enroll.ExitCode == 0, enroll.Stderr);
+        var keyFile = Path.Combine(_root, "agent-config", "writ", "keys", "coding-agent@staging.json");
+        Assert.True(File.Exists(keyFile), "the key lives under the config directory");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+
+        var reused = await Writ.RunAsync(_agentMachine, null, "enroll", "--agent", "coding-agent@staging", "--code", code.Stdout.Trim(), "--server", _server.Addr);
+        Assert.NotEqual(0, reused.ExitCode);
+        Assert.Contains("enroll.code_used", reused.Stderr);
+
+        var task = await Writ.RunAsync(_agentMachine, null, "task", "start", "--purpose", "fix the staging credential mismatch", "--ticket", "OPS-1234", "--on-behalf-of", "dana@example.com");
+        Assert.True(task.ExitCode == 0, task.Stderr);
+        var taskId = task.Stdout.Trim();
+
+        var read = await Writ.RunAsync(_agentMachine, null, "token", "--task", taskId, "--scope", "volumes:read", "--target", "vol-staging-db");
+        Assert.True(read.ExitCode == 0, read.Stderr);
+        Assert.Equal(2, read.Stdout.Trim().Count(c => c == '.'));
+
+        var prod = await Writ.RunAsync(_agentMachine, null, "token", "--task", taskId, "--scope", "volumes:delete", "--target", "vol-prod-db", "--env", "production");
+        Assert.Equal(1, prod.ExitCode);
+        Assert.Contains("policy.environment_mismatch", prod.Stderr);
+        Assert.Contains("coding-agent@staging cannot act in production", prod.Stderr);
+
+        var delete = await Writ.RunAsync(_agentMachine, null, "token", "--task", taskId, "--scope", "volumes:delete", "--target", "vol-staging-db");
+        Assert.Equal(1, delete.ExitCode);
+        Assert.Contains("policy.elevation_required", delete.Stderr);
+
+        // The token copied to another process, without the agent's key, is refused.
+        using (var http = new HttpClient())
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, _server.Addr + "/api/agent/credential");
+            request.Headers.TryAddWithoutValidation("Authorization", "DPoP " + read.Stdout.Trim());
+            var response = await http.SendAsync(request);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Contains("dpop.missing", await response.Content.ReadAsStringAsync());
+        }
+
+        var tail = await Writ.RunAsync(_admin, null, "audit", "tail", "-n", "50");
+        Assert.Equal(0, tail.ExitCode);
+        Assert.Contains("elevation_required", tail.Stdout);
+        Assert.Contains("ai-agent", tail.Stdout);
+
+        var verify = await Writ.RunAsync(_admin, null, "audit", "verify");
+        Assert.True(verify.ExitCode == 0, verify.Stdout + verify.Stderr);
+
+        await using (var db = new SqliteConnection($"Data Source={Path.Combine(_server.DataDirectory, "writ.db")}"))
+        {
+            await db.OpenAsync();
+            var edit = db.CreateCommand();
+            edit.CommandText = "UPDATE audit_events SET decision = 'allow' WHERE decision = 'deny' AND reason = 'policy.environment_mismatch'";
+            Assert.Equal(1, await edit.ExecuteNonQueryAsync());
+        }
+        var tampered = await Writ.RunAsync(_admin, null, "audit", "verify");
+        Assert.Equal(1, tampered.ExitCode);
+        Assert.Contains("edited", tampered.Stdout);
+
+        Assert.DoesNotContain(_server.AdminToken, _server.Output.Replace("WRIT_TOKEN=" + _server.AdminToken, ""));
+    }
+
+    [Fact]
+    public async Task Cli_BadInput_ExitsNonZeroWithAMessage()
+    {
+        var noToken = await Writ.RunAsync(new() { ["XDG_CONFIG_HOME"] = Path.Combine(_root, "empty") }, null, "agent", "list");
+        Assert.Equal(2, noToken.ExitCode);
+        Assert.Contains("no admin token", noToken.Stderr);
+
+        var badFormat = await Writ.RunAsync(_admin, null, "agent", "list", "-o", "xml");
+        Assert.Equal(2, badFormat.ExitCode);
+        Assert.Contains("unknown output format", badFormat.Stderr);
+
+        var missing = await Writ.RunAsync(_admin, null, "policy", "validate", Path.Combine(_root, "nope.yaml"));
+        Assert.Equal(2, missing.ExitCode);
+
+        var badYaml = Path.Combine(_root, "bad.yaml");
+        await File.WriteAllTextAsync(badYaml, "agents:\n  bot@nowhere:\n    kind: ai-agent\n    owner: x@example.com\n    roles: []\n");
+        var invalid = await Writ.RunAsync(_admin, null, "policy", "validate", badYaml);
+        Assert.Equal(1, invalid.ExitCode);
+        Assert.Contains("bad.yaml:2:", invalid.Stderr);
+
+        var noAgent = await Writ.RunAsync(new() { ["XDG_CONFIG_HOME"] = Path.Combine(_root, "empty") }, null, "token", "--task", "t", "--scope", "crm:read");
+        Assert.Equal(2, noAgent.ExitCode);
+        Assert.Contains("writ enroll", noAgent.Stderr);
+
+        var badTtl = await Writ.RunAsync(_agentMachine, null, "task", "start", "--agent", "x@staging", "--purpose", "p", "--ttl", "forever");
+        Assert.Equal(2, badTtl.ExitCode);
+
+        var unreachable = await Writ.RunAsync(new() { ["WRIT_ADDR"] = "http://127.0.0.1:1", ["WRIT_TOKEN"] = "writ_admin_x" }, null, "agent", "list");
+        Assert.Equal(2, unreachable.ExitCode);
+        Assert.Contains("cannot reach", unreachable.Stderr);
+    }
+}

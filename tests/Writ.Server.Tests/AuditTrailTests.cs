@@ -1,0 +1,102 @@
+using System.Net;
+using Microsoft.Data.Sqlite;
+using Writ.Client.Http;
+
+namespace Writ.Server.Tests;
+
+/// <summary>Invariant 7: every decision is audited before the response leaves; the chain detects tampering; audit failure fails closed.</summary>
+public sealed class AuditTrailTests : IAsyncLifetime
+{
+    private WritFixture _writ = null!;
+
+    public async Task InitializeAsync() => _writ = await WritFixture.StartAsync();
+
+    public async Task DisposeAsync() => await _writ.DisposeAsync();
+
+    [Fact]
+    public async Task EveryDecision_IsAuditedWithActorKindTaskAndReason()
+    {
+        var agent = await _writ.EnrollAsync("coding-agent@staging");
+        var task = await agent.Client.StartTaskAsync("fix staging", "OPS-7", "dana@example.com");
+        await agent.Client.GetCredentialAsync("volumes:read", task.Id, "vol-1");
+        await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:delete", task.Id, "vol-prod", environment: "production"));
+        await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:delete", task.Id, "vol-1"));
+
+        var entries = await _writ.Admin().SearchAuditAsync(actor: "coding-agent@staging", action: "token.issue");
+        Assert.Equal(3, entries.Count);
+        Assert.All(entries, e =>
+        {
+            Assert.Equal("ai-agent", e.ActorKind);
+            Assert.Equal(task.Id, e.TaskId);
+            Assert.Equal("dana@example.com", e.OnBehalfOf);
+            Assert.NotNull(e.PolicyVersion);
+        });
+        Assert.Equal(["allow", "deny", "elevation_required"], entries.Select(e => e.Decision).ToArray());
+        Assert.Equal("policy.environment_mismatch", entries[1].Reason);
+
+        var admin = await _writ.Admin().SearchAuditAsync(action: "agent.enrollment_code");
+        Assert.Equal("human", Assert.Single(admin).ActorKind);
+    }
+
+    [Fact]
+    public async Task Verify_OnUntouchedLog_Passes()
+    {
+        var agent = await _writ.EnrollAsync("support-bot@staging");
+        var task = await agent.Client.StartTaskAsync("t");
+        await agent.Client.GetCredentialAsync("crm:read", task.Id, "customers/1");
+        var report = await _writ.Admin().VerifyAuditAsync();
+        Assert.True(report.Ok, string.Join("; ", report.Problems.Select(p => p.Message)));
+        Assert.True(report.Records >= 4);
+    }
+
+    [Fact]
+    public async Task Verify_AfterOneRowIsEditedInTheDatabase_NamesTheRow()
+    {
+        var agent = await _writ.EnrollAsync("support-bot@staging");
+        var task = await agent.Client.StartTaskAsync("t");
+        await agent.Client.GetCredentialAsync("crm:read", task.Id, "customers/1");
+        var issued = (await _writ.Admin().SearchAuditAsync(action: "token.issue")).Single();
+
+        await using (var db = new SqliteConnection($"Data Source={_writ.DatabasePath}"))
+        {
+            await db.OpenAsync();
+            var update = db.CreateCommand();
+            update.CommandText = "UPDATE audit_events SET decision = 'deny' WHERE seq = $seq";
+            update.Parameters.AddWithValue("$seq", issued.Seq);
+            Assert.Equal(1, await update.ExecuteNonQueryAsync());
+        }
+
+        var report = await _writ.Admin().VerifyAuditAsync();
+        Assert.False(report.Ok);
+        Assert.Contains(report.Problems, p => p.Seq == issued.Seq && p.Kind == "edited");
+    }
+
+    [Fact]
+    public async Task TokenRequest_WhenAuditCannotBeWritten_FailsClosedWithNoToken()
+    {
+        var agent = await _writ.EnrollAsync("support-bot@staging");
+        var task = await agent.Client.StartTaskAsync("t");
+        await using (var db = new SqliteConnection($"Data Source={_writ.DatabasePath}"))
+        {
+            await db.OpenAsync();
+            var sabotage = db.CreateCommand();
+            sabotage.CommandText = "CREATE TRIGGER writ_test_block BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk says no'); END;";
+            await sabotage.ExecuteNonQueryAsync();
+        }
+        var e = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("crm:read", task.Id, "customers/1"));
+        Assert.Equal(503, e.Status);
+        Assert.Equal("audit.unavailable", e.Code);
+        Assert.DoesNotContain(await _writ.Admin().SearchAuditAsync(action: "token.issue"), entry => entry.Decision == "allow");
+        Assert.Empty(await _writ.Admin().GetAgentAsync(agent.Id).ContinueWith(t => t.Result.ActiveCredentials));
+    }
+
+    [Fact]
+    public async Task Export_WritesOneJsonLinePerRecordInChainOrder()
+    {
+        var lines = new List<string>();
+        await foreach (var line in _writ.Admin().ExportAuditAsync()) lines.Add(line);
+        Assert.NotEmpty(lines);
+        var seqs = lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("seq").GetInt64()).ToList();
+        Assert.Equal(seqs.OrderBy(s => s), seqs);
+    }
+}
