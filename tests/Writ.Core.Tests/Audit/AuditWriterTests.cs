@@ -1,0 +1,189 @@
+using Writ.Core.Audit;
+using Writ.Core.Storage;
+
+namespace Writ.Core.Tests.Audit;
+
+public sealed class AuditWriterTests
+{
+    private static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static AuditAppend Item(int i) =>
+        new(new AuditEvent(T0.AddSeconds(i), ActorKinds.System, "writ", null, null, $"test.{i}", null, null, null, null, Decisions.Info, null, null, 0, null));
+
+    /// <summary>An in-memory chain; can hold a commit open (to let callers queue up) and fail chosen batches.</summary>
+    private sealed class FakeAuditStore : IAuditStore
+    {
+        private readonly List<AuditRecord> _records = [];
+        private readonly object _gate = new();
+        private TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public List<int> BatchSizes { get; } = [];
+
+        public TaskCompletionSource FirstCommitEntered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool HoldFirstCommit { get; init; }
+
+        public Func<int, Exception?> FailBatch { get; init; } = _ => null;
+
+        public IReadOnlyList<AuditRecord> Records
+        {
+            get { lock (_gate) return _records.ToList(); }
+        }
+
+        public void Release() => _release.TrySetResult();
+
+        public async Task<IReadOnlyList<AuditRecord>> AppendAsync(IReadOnlyList<AuditAppend> batch, CancellationToken ct)
+        {
+            int number;
+            lock (_gate)
+            {
+                BatchSizes.Add(batch.Count);
+                number = BatchSizes.Count;
+            }
+            if (number == 1 && HoldFirstCommit)
+            {
+                FirstCommitEntered.TrySetResult();
+                await _release.Task;
+            }
+            if (FailBatch(number) is { } failure) throw failure;
+            lock (_gate)
+            {
+                var result = new List<AuditRecord>();
+                foreach (var item in batch)
+                {
+                    var r = AuditChain.Link(_records.Count + 1, _records.Count == 0 ? AuditChain.GenesisHash : _records[^1].Hash, item.Event);
+                    _records.Add(r);
+                    result.Add(r);
+                }
+                return result;
+            }
+        }
+
+        public Task<IReadOnlyList<AuditRecord>> SearchAsync(AuditQuery query, CancellationToken ct) => throw new NotSupportedException();
+
+        public IAsyncEnumerable<AuditRecord> ReadAllAsync(CancellationToken ct) => throw new NotSupportedException();
+
+        public Task<AuditRecord?> GetHeadAsync(CancellationToken ct) => throw new NotSupportedException();
+
+        public Task AddCheckpointAsync(AuditCheckpoint checkpoint, CancellationToken ct) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<AuditCheckpoint>> ListCheckpointsAsync(CancellationToken ct) => throw new NotSupportedException();
+    }
+
+    [Fact]
+    public async Task Append_LoneCaller_IsCommittedAtOnce()
+    {
+        var store = new FakeAuditStore();
+        await using var writer = new AuditWriter(store);
+
+        var record = await writer.AppendAsync(Item(1), CancellationToken.None);
+
+        Assert.Equal(1, record.Seq);
+        Assert.Equal([1], store.BatchSizes);
+    }
+
+    [Fact]
+    public async Task Append_CallersArrivingDuringACommit_ShareTheNextCommit()
+    {
+        var store = new FakeAuditStore { HoldFirstCommit = true };
+        await using var writer = new AuditWriter(store);
+
+        var first = writer.AppendAsync(Item(0), CancellationToken.None);
+        await store.FirstCommitEntered.Task;
+        var queued = Enumerable.Range(1, 50).Select(i => writer.AppendAsync(Item(i), CancellationToken.None)).ToList();
+        store.Release();
+        var records = await Task.WhenAll(queued.Prepend(first));
+
+        Assert.Equal([1, 50], store.BatchSizes);
+        // Every caller gets its own record, in the order it queued.
+        Assert.Equal(Enumerable.Range(1, 51).Select(i => (long)i), records.Select(r => r.Seq));
+        Assert.All(records, (r, i) => Assert.Equal($"test.{i}", r.Event.Action));
+    }
+
+    [Fact]
+    public async Task Append_ManyQueued_BatchesAreCappedAtMaxBatch()
+    {
+        var store = new FakeAuditStore { HoldFirstCommit = true };
+        await using var writer = new AuditWriter(store, maxBatch: 8);
+
+        var first = writer.AppendAsync(Item(0), CancellationToken.None);
+        await store.FirstCommitEntered.Task;
+        var queued = Enumerable.Range(1, 50).Select(i => writer.AppendAsync(Item(i), CancellationToken.None)).ToList();
+        store.Release();
+        await Task.WhenAll(queued.Prepend(first));
+
+        Assert.Equal([1, 8, 8, 8, 8, 8, 8, 2], store.BatchSizes);
+    }
+
+    [Fact]
+    public async Task Append_ConcurrentCallers_ProduceOneChainWithFewerCommitsThanEvents()
+    {
+        var store = new FakeAuditStore();
+        await using var writer = new AuditWriter(store);
+
+        var records = await Task.WhenAll(Enumerable.Range(0, 2000).Select(i => Task.Run(() => writer.AppendAsync(Item(i), CancellationToken.None))));
+
+        Assert.Equal(Enumerable.Range(1, 2000).Select(i => (long)i), records.Select(r => r.Seq).Order());
+        Assert.Equal(2000, store.BatchSizes.Sum());
+        var report = await AuditChain.VerifyAsync(store.Records.ToAsyncEnumerable(), [], _ => true, CancellationToken.None);
+        Assert.True(report.Ok);
+    }
+
+    [Fact]
+    public async Task Append_StoreFails_EveryWaiterOfThatBatchSeesTheFailure()
+    {
+        var failure = new InvalidOperationException("disk full");
+        var store = new FakeAuditStore { HoldFirstCommit = true, FailBatch = n => n == 2 ? failure : null };
+        await using var writer = new AuditWriter(store);
+
+        var first = writer.AppendAsync(Item(0), CancellationToken.None);
+        await store.FirstCommitEntered.Task;
+        var doomed = Enumerable.Range(1, 20).Select(i => writer.AppendAsync(Item(i), CancellationToken.None)).ToList();
+        store.Release();
+
+        Assert.Equal(1, (await first).Seq);
+        foreach (var t in doomed) Assert.Same(failure, await Assert.ThrowsAsync<InvalidOperationException>(() => t));
+        Assert.Single(store.Records);
+
+        // The writer keeps going: the next caller is committed normally.
+        Assert.Equal(2, (await writer.AppendAsync(Item(99), CancellationToken.None)).Seq);
+    }
+
+    [Fact]
+    public async Task Append_CancelledBeforePickedUp_IsNotWritten()
+    {
+        var store = new FakeAuditStore { HoldFirstCommit = true };
+        await using var writer = new AuditWriter(store);
+        var first = writer.AppendAsync(Item(0), CancellationToken.None);
+        await store.FirstCommitEntered.Task;
+
+        using var cts = new CancellationTokenSource();
+        var abandoned = writer.AppendAsync(Item(1), cts.Token);
+        var kept = writer.AppendAsync(Item(2), CancellationToken.None);
+        cts.Cancel();
+        store.Release();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        Assert.Equal(2, (await kept).Seq);
+        Assert.Equal(["test.0", "test.2"], store.Records.Select(r => r.Event.Action));
+        await first;
+    }
+
+    [Fact]
+    public async Task Dispose_CommitsWhatIsQueuedThenRefusesNewEvents()
+    {
+        var store = new FakeAuditStore { HoldFirstCommit = true };
+        var writer = new AuditWriter(store);
+        var first = writer.AppendAsync(Item(0), CancellationToken.None);
+        await store.FirstCommitEntered.Task;
+        var queued = Enumerable.Range(1, 10).Select(i => writer.AppendAsync(Item(i), CancellationToken.None)).ToList();
+
+        var disposing = writer.DisposeAsync().AsTask();
+        store.Release();
+        await disposing;
+
+        Assert.All(queued.Prepend(first), t => Assert.True(t.IsCompletedSuccessfully));
+        Assert.Equal(11, store.Records.Count);
+        Assert.Throws<ObjectDisposedException>(() => { _ = writer.AppendAsync(Item(99), CancellationToken.None); });
+    }
+}
