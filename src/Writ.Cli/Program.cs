@@ -15,7 +15,7 @@ var root = new RootCommand("writ: task-scoped, short-lived, key-bound credential
     AuditCommands.Create(),
     AdminCommands.Keys(),
     AdminCommands.Credential(),
-    // ScanCommand.Create(), (wired in when the scanner lands)
+    ScanCommand.Create(),
 };
 
 try

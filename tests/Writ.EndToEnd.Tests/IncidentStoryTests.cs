@@ -42,7 +42,7 @@ public sealed class IncidentStoryTests : IAsyncLifetime
         Assert.True(enroll.ExitCode == 0, enroll.Stderr);
         var keyFile = Path.Combine(_root, "agent-config", "writ", "keys", "coding-agent@staging.json");
         Assert.True(File.Exists(keyFile), "the key lives under the config directory");
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
 
         var reused = await Writ.RunAsync(_agentMachine, null, "enroll", "--agent", "coding-agent@staging", "--code", code.Stdout.Trim(), "--server", _server.Addr);
         Assert.NotEqual(0, reused.ExitCode);

@@ -12,7 +12,7 @@ public static class Writ
 
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static async Task<Result> RunAsync(IReadOnlyDictionary<string, string> env, string? stdin, params string[] args)
+    public static async Task<Result> RunAsync(Dictionary<string, string> env, string? stdin, params string[] args)
     {
         var psi = Start(env, args);
         psi.RedirectStandardInput = true;
