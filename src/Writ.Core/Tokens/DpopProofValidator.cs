@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Writ.Core.Common;
 using Writ.Core.Crypto;
@@ -25,6 +26,12 @@ public sealed class DpopOptions
 
     /// <summary>Longest <c>jti</c> accepted, so the replay cache stays bounded per entry.</summary>
     public int MaxJtiLength { get; init; } = 256;
+
+    /// <summary>
+    /// How many imported proof keys to keep. Importing (and validating) a public key costs several times a
+    /// verification, and an agent signs every proof with the same key. 0 disables the cache.
+    /// </summary>
+    public int KeyCacheSize { get; init; } = 10_000;
 }
 
 /// <summary>
@@ -42,6 +49,9 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
 {
     public const string ProofType = "dpop+jwt";
 
+    /// <summary>Imported verify keys by their exact x and y; entries are never disposed (another thread may be verifying), the GC reclaims them.</summary>
+    private readonly ConcurrentDictionary<string, ECDsa> _keys = new(StringComparer.Ordinal);
+
     /// <param name="proofHeaderValue">
     /// The raw <c>DPoP</c> request header. Pass all values joined (ASP.NET Core's <c>Headers["DPoP"].ToString()</c>):
     /// two headers arrive as <c>a,b</c> and are refused — a JWT never contains a comma.
@@ -49,7 +59,15 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
     /// <param name="httpMethod">The request method, compared case-sensitively with <c>htm</c>.</param>
     /// <param name="htu">The request URI as the server sees it (absolute); query and fragment are ignored.</param>
     /// <param name="accessToken">The access token presented with the proof, or null at the token endpoint.</param>
-    public Result<DpopProof> Validate(string? proofHeaderValue, string httpMethod, string htu, string? accessToken)
+    public Result<DpopProof> Validate(string? proofHeaderValue, string httpMethod, string htu, string? accessToken) =>
+        Validate(proofHeaderValue, httpMethod, htu, accessToken, expectedJkt: null);
+
+    /// <summary>
+    /// As above, and the proof's key must be <paramref name="expectedJkt"/> — the access token's <c>cnf.jkt</c>
+    /// (RFC 9449 §7.1) or an enrolled agent key — else <c>dpop.key_mismatch</c>. Checked before the jti is
+    /// recorded, so a thief's proofs never reach the replay cache.
+    /// </summary>
+    public Result<DpopProof> Validate(string? proofHeaderValue, string httpMethod, string htu, string? accessToken, string? expectedJkt)
     {
         if (string.IsNullOrWhiteSpace(proofHeaderValue)) return Fail(DpopErrors.Missing, "the request has no DPoP proof header");
         if (proofHeaderValue.Contains(',')) return Fail(DpopErrors.Invalid, "the request carries more than one DPoP proof");
@@ -62,16 +80,8 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
                 return Fail(DpopErrors.Invalid, "the proof typ must be dpop+jwt");
             if (jwt.Jwk is not { } jwk) return Fail(DpopErrors.Invalid, "the proof has no jwk header");
 
-            ECDsa key;
-            try
-            {
-                key = jwk.ToECDsa();
-            }
-            catch (CryptographicException)
-            {
-                return Fail(DpopErrors.Invalid, "the proof's jwk is not a point on P-256");
-            }
-            using (key)
+            if (!TryGetKey(jwk, out var key)) return Fail(DpopErrors.Invalid, "the proof's jwk is not a point on P-256");
+            using (options.KeyCacheSize > 0 ? null : key)
             {
                 if (!jwt.VerifySignature(key)) return Fail(DpopErrors.BadSignature, "the proof is not signed by its jwk");
             }
@@ -105,12 +115,37 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
             if (issuedAt > nowSeconds + options.MaxFutureSkew) return Fail(DpopErrors.Stale, "the proof is issued in the future (iat)");
 
             var jkt = jwk.Thumbprint;
+            if (expectedJkt is not null && !string.Equals(jkt, expectedJkt, StringComparison.Ordinal))
+                return Fail(DpopErrors.KeyMismatch, "the proof is signed by another key than the one the token is bound to");
             // Kept until the proof would be stale anyway; the key is per public key so two agents never collide.
             if (!cache.TryAdd("dpop:" + jkt + ":" + jti, issuedAt + options.MaxAge + TimeSpan.FromSeconds(1)))
                 return Fail(DpopErrors.Replayed, "this proof was already used (jti)");
 
             return new DpopProof(jkt, jti, jwk.ToJson(), issuedAt);
         }
+    }
+
+    private bool TryGetKey(EcPublicJwk jwk, out ECDsa key)
+    {
+        var cacheKey = jwk.X + "." + jwk.Y;
+        if (_keys.TryGetValue(cacheKey, out key!)) return true;
+        try
+        {
+            // ImportParameters checks the point is on the curve (an invalid point is refused, not verified against).
+            key = jwk.ToECDsa();
+        }
+        catch (CryptographicException)
+        {
+            key = null!;
+            return false;
+        }
+        if (options.KeyCacheSize > 0)
+        {
+            // Bounded: when full, start over. Cheap, and a flood of fresh keys only costs the import it costs anyway.
+            if (_keys.Count >= options.KeyCacheSize) _keys.Clear();
+            key = _keys.GetOrAdd(cacheKey, key);
+        }
+        return true;
     }
 
     /// <summary>

@@ -29,6 +29,8 @@ public static class DpopErrors
     public const string Stale = "dpop.stale";
     public const string Replayed = "dpop.replayed";
     public const string AthMismatch = "dpop.ath_mismatch";
+    /// <summary>The proof's key is not the one the access token is bound to (<c>cnf.jkt</c>, RFC 9449 §7.1).</summary>
+    public const string KeyMismatch = "dpop.key_mismatch";
 }
 
 /// <summary>Stable error codes of <see cref="ClientAssertionValidator"/> (RFC 7523 §3). A server answers 401 <c>invalid_client</c> (RFC 6749 §5.2).</summary>

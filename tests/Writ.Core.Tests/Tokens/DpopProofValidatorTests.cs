@@ -366,3 +366,62 @@ public sealed class DpopProofValidatorTests : IDisposable
         Assert.Equal("-BwC3ESc6acc2lTc", result.Value.Jti);
     }
 }
+
+public sealed class DpopProofValidatorKeyCacheTests
+{
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(10_000)]
+    public void Proofs_FromManyKeysAndThreads_AreAllJudgedCorrectly(int cacheSize)
+    {
+        var clock = TestClock.At2026();
+        var validator = new DpopProofValidator(new MemoryDpopReplayCache(clock), clock, new DpopOptions { KeyCacheSize = cacheSize });
+        var keys = Enumerable.Range(0, 4).Select(i => AgentKeyPair.Generate("a" + i)).ToArray();
+        try
+        {
+            var uri = new Uri("https://writ.example/oauth/token");
+            Parallel.For(0, 400, i =>
+            {
+                var key = keys[i % keys.Length];
+                var proof = new DpopProofFactory(key, clock).Create("POST", uri);
+                var result = validator.Validate(proof, "POST", uri.ToString(), null);
+                Assert.True(result.IsSuccess, result.Error?.ToString());
+                Assert.Equal(key.Thumbprint, result.Value.Jkt);
+                // Same jwk, signature from another key: the cached key must not make it pass.
+                var other = keys[(i + 1) % keys.Length];
+                var parts = proof.Split('.');
+                var forged = parts[0] + "." + parts[1] + "." + new DpopProofFactory(other, clock).Create("POST", uri).Split('.')[2];
+                Assert.False(validator.Validate(forged, "POST", uri.ToString(), null).IsSuccess);
+            });
+        }
+        finally
+        {
+            foreach (var k in keys) k.Dispose();
+        }
+    }
+}
+
+public sealed class DpopTokenBindingTests
+{
+    [Fact]
+    public void StolenToken_WithThiefsOwnProof_IsRejected()
+    {
+        var clock = TestClock.At2026();
+        var cache = new RecordingReplayCache();
+        var validator = new DpopProofValidator(cache, clock, new DpopOptions());
+        using var agent = AgentKeyPair.Generate("bot@staging");
+        using var thief = AgentKeyPair.Generate("bot@staging");
+        using var signing = SigningKey.Generate();
+        var token = AccessTokenIssuer.Issue(new AccessTokenClaims("https://writ.example", "bot@staging", "crm", "crm:read", "staging", "t", null, "j",
+            clock.Now, clock.Now.AddMinutes(5), agent.Thumbprint, "bot@staging", null, [], 1), signing);
+        var uri = new Uri("https://gw.example/crm/x");
+
+        var stolen = validator.Validate(new DpopProofFactory(thief, clock).Create("GET", uri, token), "GET", uri.ToString(), token, agent.Thumbprint);
+        var genuine = validator.Validate(new DpopProofFactory(agent, clock).Create("GET", uri, token), "GET", uri.ToString(), token, agent.Thumbprint);
+
+        Assert.Equal(DpopErrors.KeyMismatch, stolen.Error?.Code);
+        Assert.True(genuine.IsSuccess, genuine.Error?.ToString());
+        Assert.Single(cache.Keys);
+    }
+}
