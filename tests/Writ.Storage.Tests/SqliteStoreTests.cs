@@ -31,6 +31,25 @@ public sealed class SqliteStoreTests : StoreContractTests, IDisposable
         Assert.Equal("sqlite", Store.Engine);
     }
 
+    [Fact]
+    public async Task Open_Sqlite_WriterSyncsFullyWithForeignKeys()
+    {
+        var engine = ((Stores.WritStore)Store).Database;
+        var (synchronous, foreignKeys, journal) = await engine.WriteAsync(async (c, tx) =>
+        {
+            await using var cmd = c.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = "PRAGMA synchronous";
+            var s = (long)(await cmd.ExecuteScalarAsync())!;
+            cmd.CommandText = "PRAGMA foreign_keys";
+            var f = (long)(await cmd.ExecuteScalarAsync())!;
+            cmd.CommandText = "PRAGMA journal_mode";
+            var j = (string)(await cmd.ExecuteScalarAsync())!;
+            return (s, f, j);
+        }, CancellationToken.None);
+        Assert.Equal((2L, 1L, "wal"), (synchronous, foreignKeys, journal)); // 2 = FULL
+    }
+
     public void Dispose()
     {
         try
