@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -110,7 +111,7 @@ public static class EcJwk
     }
 
     /// <summary>Parses a public EC P-256 JWK from JSON text. Refuses other key types and curves, bad coordinates, and any private member.</summary>
-    public static bool TryParse(string json, out EcPublicJwk? jwk, out Error? error)
+    public static bool TryParse(string json, [NotNullWhen(true)] out EcPublicJwk? jwk, [NotNullWhen(false)] out Error? error)
     {
         jwk = null;
         if (string.IsNullOrEmpty(json) || json.Length > 4096)
@@ -154,10 +155,10 @@ public static class EcJwk
     }
 
     /// <summary>Parses a public EC P-256 JWK from a <see cref="JsonElement"/> object (e.g. a JWKS entry).</summary>
-    public static bool TryParse(JsonElement element, out EcPublicJwk? jwk, out Error? error) =>
+    public static bool TryParse(JsonElement element, [NotNullWhen(true)] out EcPublicJwk? jwk, [NotNullWhen(false)] out Error? error) =>
         TryParse(element.GetRawText(), out jwk, out error);
 
-    /// <summary>Parses and imports in one step; throws <see cref="FormatException"/> with the parse error.</summary>
+    /// <summary>Parses and imports in one step. Throws <see cref="FormatException"/> with the parse error, <see cref="CryptographicException"/> for a point not on P-256.</summary>
     public static ECDsa ImportPublic(string json)
     {
         if (!TryParse(json, out var jwk, out var error)) throw new FormatException(error!.Message);
@@ -168,7 +169,7 @@ public static class EcJwk
     /// Reads a JWK object whose <see cref="JsonTokenType.StartObject"/> the reader is positioned on; leaves
     /// the reader on its <see cref="JsonTokenType.EndObject"/>. Duplicate members are refused (RFC 7517 §4).
     /// </summary>
-    internal static bool TryRead(ref Utf8JsonReader reader, out EcPublicJwk? jwk, out Error? error)
+    internal static bool TryRead(ref Utf8JsonReader reader, [NotNullWhen(true)] out EcPublicJwk? jwk, [NotNullWhen(false)] out Error? error)
     {
         jwk = null;
         string? kty = null, crv = null, x = null, y = null;

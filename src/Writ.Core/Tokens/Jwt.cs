@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -73,11 +74,11 @@ public static class Jwt
     /// Parses <paramref name="compact"/> strictly; does NOT verify the signature (call
     /// <see cref="ParsedJwt.VerifySignature"/>). Codes: <c>jwt.invalid</c>, <c>jwt.unsupported_alg</c>.
     /// </summary>
-    public static bool TryParse(string compact, out ParsedJwt jwt, out Error error) =>
+    public static bool TryParse(string compact, [MaybeNullWhen(false)] out ParsedJwt jwt, [MaybeNullWhen(true)] out Error error) =>
         TryParse(compact, "jwt", MaxLength, out jwt, out error);
 
     /// <summary>As <see cref="TryParse(string, out ParsedJwt, out Error)"/> with error codes under <paramref name="codePrefix"/> (<c>token</c>, <c>dpop</c>, …).</summary>
-    internal static bool TryParse(string compact, string codePrefix, int maxLength, out ParsedJwt jwt, out Error error)
+    internal static bool TryParse(string compact, string codePrefix, int maxLength, [MaybeNullWhen(false)] out ParsedJwt jwt, [MaybeNullWhen(true)] out Error error)
     {
         jwt = null!;
         if (string.IsNullOrEmpty(compact))
