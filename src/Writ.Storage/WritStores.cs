@@ -52,7 +52,7 @@ public static class WritStores
         {
             if (rest.Length == 0) throw new ArgumentException("'sqlite:' needs a file path. " + Accepted, nameof(connectionString));
             // sqlite:Data Source=… passes Microsoft.Data.Sqlite keywords through; anything else is the file path.
-            return (Kind.Sqlite, LooksLikeKeywords(rest) ? SqliteKeywords(rest, connectionString) : new SqliteConnectionStringBuilder { DataSource = rest }.ToString());
+            return (Kind.Sqlite, LooksLikeKeywords(rest) ? SqliteKeywords(rest) : new SqliteConnectionStringBuilder { DataSource = rest }.ToString());
         }
         if (TryStrip(s, "postgres://", out _) || TryStrip(s, "postgresql://", out _)) return (Kind.Postgres, FromUrl(s));
         if (TryStrip(s, "postgres:", out rest) || TryStrip(s, "postgresql:", out rest)) return (Kind.Postgres, PostgresKeywords(rest));
@@ -63,7 +63,7 @@ public static class WritStores
                 .Select(p => p.Split('=', 2)[0].Trim().ToLowerInvariant().Replace(" ", "", StringComparison.Ordinal))
                 .ToHashSet();
             if (keys.Contains("host") || keys.Contains("server")) return (Kind.Postgres, PostgresKeywords(s));
-            if (keys.Contains("datasource") || keys.Contains("filename")) return (Kind.Sqlite, SqliteKeywords(s, connectionString));
+            if (keys.Contains("datasource") || keys.Contains("filename")) return (Kind.Sqlite, SqliteKeywords(s));
             throw new ArgumentException("The storage connection string names neither a SQLite file (Data Source=) nor a PostgreSQL host (Host=). " + Accepted, nameof(connectionString));
         }
 
@@ -92,7 +92,7 @@ public static class WritStores
 
     private static bool LooksLikeKeywords(string s) => s.Contains('=', StringComparison.Ordinal) && !s.Contains("://", StringComparison.Ordinal);
 
-    private static string SqliteKeywords(string s, string original)
+    private static string SqliteKeywords(string s)
     {
         try
         {
@@ -100,8 +100,7 @@ public static class WritStores
         }
         catch (ArgumentException ex)
         {
-            _ = original;
-            throw new ArgumentException("The SQLite connection string is invalid: " + ex.Message + " " + Accepted, nameof(original));
+            throw new ArgumentException("The SQLite connection string is invalid: " + ex.Message + " " + Accepted, "connectionString");
         }
     }
 
