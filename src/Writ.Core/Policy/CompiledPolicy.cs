@@ -245,14 +245,26 @@ public sealed class CompiledPolicy
     {
         var level = DecisionKind.Allow;
         var maxTtl = HardCap;
-        var restrictions = new SortedSet<string>(StringComparer.Ordinal);
-        var roleNames = new SortedSet<string>(StringComparer.Ordinal);
+        var sameRole = true;
         foreach (var grant in chosen)
         {
             if (grant.Level > level) level = grant.Level;
             maxTtl = Min(maxTtl, grant.Role.MaxTtl);
-            restrictions.UnionWith(grant.Role.Restrictions);
-            roleNames.Add(grant.Role.Def.Name);
+            sameRole &= ReferenceEquals(grant.Role, chosen[0].Role);
+        }
+
+        // The common case is one role granting every action: reuse its sorted restrictions, no set needed.
+        string[] restrictions;
+        string roles;
+        if (sameRole)
+        {
+            restrictions = chosen[0].Role.Restrictions;
+            roles = "role " + chosen[0].Role.Def.Name;
+        }
+        else
+        {
+            restrictions = chosen.SelectMany(g => g.Role.Restrictions).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+            roles = "roles " + string.Join(", ", chosen.Select(g => g.Role.Def.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
         }
 
         // Name only the actions that need the human step, so the approver sees what they approve.
@@ -263,16 +275,15 @@ public sealed class CompiledPolicy
             if (actions.Length > 0) actions.Append(", ");
             actions.Append(request.Actions[i]);
         }
-        var roles = (roleNames.Count == 1 ? "role " : "roles ") + string.Join(", ", roleNames);
         var (code, message) = level switch
         {
             DecisionKind.Allow => (PolicyCodes.Allow, $"{agent.Id} may {actions} {request.Resource} ({roles})"),
             DecisionKind.ApprovalRequired => (PolicyCodes.ApprovalRequired,
-                $"{agent.Id} needs a justification and a human approval to {actions} {request.Resource} ({roles} do not pre-approve it)"),
+                $"{agent.Id} needs a justification and a human approval to {actions} {request.Resource} ({roles} does not pre-approve it)"),
             _ => (PolicyCodes.ElevationRequired,
-                $"{agent.Id} needs a time-limited elevation approved by a human to {actions} {request.Resource} ({roles} do not pre-approve it)"),
+                $"{agent.Id} needs a time-limited elevation approved by a human to {actions} {request.Resource} ({roles} does not pre-approve it)"),
         };
-        return new Decision(level, code, message, GrantedTtl(request.RequestedTtl, maxTtl), restrictions.ToArray());
+        return new Decision(level, code, message, GrantedTtl(request.RequestedTtl, maxTtl), restrictions);
     }
 
     /// <summary>min(requested or the 5-minute default, the granting roles' max_ttl, 8 h). A long request is capped, never denied.</summary>

@@ -31,7 +31,19 @@ public static class PolicyLoader
         var reader = new PolicyReader(diagnostics);
         foreach (var doc in documents) reader.ReadDocument(doc);
         var model = new PolicyValidator(diagnostics).Validate(reader.Decls);
-        return new PolicyLoadResult(model, diagnostics);
+        return new PolicyLoadResult(model, InSourceOrder(diagnostics, sources));
+    }
+
+    /// <summary>Sorted like a compiler's output: by file (in the given order), line, column; stable for ties.</summary>
+    private static List<PolicyDiagnostic> InSourceOrder(List<PolicyDiagnostic> diagnostics, IReadOnlyList<PolicySource> sources)
+    {
+        var fileIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < sources.Count; i++) fileIndex.TryAdd(sources[i].Path, i);
+        return diagnostics
+            .OrderBy(d => fileIndex.GetValueOrDefault(d.File, int.MaxValue))
+            .ThenBy(d => d.Line)
+            .ThenBy(d => d.Column)
+            .ToList();
     }
 
     /// <summary>Convenience for one in-memory file.</summary>

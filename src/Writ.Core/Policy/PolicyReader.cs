@@ -83,7 +83,7 @@ internal sealed class PolicyReader(List<PolicyDiagnostic> diagnostics)
 
     public void ReadDocument(YNode root)
     {
-        if (Map(root, "a policy document") is not { } top) return;
+        if (Map(root, "a policy document", allowNull: true) is not { } top) return;
         foreach (var (key, value) in Fields(top, "the top level", TopKeys))
         {
             switch (key.Value)
@@ -226,7 +226,8 @@ internal sealed class PolicyReader(List<PolicyDiagnostic> diagnostics)
     /// <summary>A map of name -> body. Duplicate names (here or in other files) are reported by the validator with both positions.</summary>
     private void ReadNamed(YNode node, string what, Action<Located, YNode> read)
     {
-        if (Map(node, what) is not { } map) return;
+        // An empty section (`agents:` with nothing under it) is allowed: files are often written a section at a time.
+        if (Map(node, what, allowNull: true) is not { } map) return;
         foreach (var (keyNode, value) in map.Entries)
         {
             if (Key(keyNode) is { } key) read(key, value);

@@ -63,6 +63,18 @@ public sealed class PolicyLoaderTests
         Assert.Empty(result.Policy!.Agents);
     }
 
+    [Fact]
+    public void Load_EmptySections_AreValid()
+    {
+        Assert.True(PolicyTestData.Load("environments:\nresources:\nroles:\nagents:\n").IsValid);
+    }
+
+    [Fact]
+    public void Load_DocumentThatIsAList_IsInvalidType()
+    {
+        AssertAt(Single("- a\n- b\n"), "policy.invalid_type", 1, 1);
+    }
+
     // ---------------------------------------------------------------- syntax and shape
 
     [Theory]
