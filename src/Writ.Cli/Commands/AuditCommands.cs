@@ -15,8 +15,7 @@ internal static class AuditCommands
             var n = parse.GetValue(count);
             if (n is < 1 or > 10_000) throw new CliException("-n must be between 1 and 10000");
             var client = CliContext.AdminClient();
-            var head = await client.SearchAuditAsync(limit: 10_000, ct: ct);
-            Print(parse.GetValue(tailFormat), head.TakeLast(n).ToList());
+            Print(parse.GetValue(tailFormat), await client.SearchAuditAsync(limit: n, last: n, ct: ct));
             return 0;
         });
 
@@ -40,7 +39,7 @@ internal static class AuditCommands
                 sinceTime = t;
             }
             var entries = await CliContext.AdminClient().SearchAuditAsync(parse.GetValue(actor), parse.GetValue(task), parse.GetValue(action),
-                parse.GetValue(resource), parse.GetValue(environment), parse.GetValue(decision), sinceTime, null, parse.GetValue(limit), ct);
+                parse.GetValue(resource), parse.GetValue(environment), parse.GetValue(decision), sinceTime, null, parse.GetValue(limit), ct: ct);
             Print(parse.GetValue(searchFormat), entries);
             return 0;
         });

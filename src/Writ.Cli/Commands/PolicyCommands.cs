@@ -30,7 +30,7 @@ internal static class PolicyCommands
         {
             var sources = Read(parse.GetValue(path)!);
             if (!Validate(sources)) return 1;
-            Console.WriteLine($"ok: {sources.Count} file(s) valid");
+            Console.WriteLine($"ok: {sources.Count} file(s) valid, sha256 {PolicyLoader.ComputeSha256(sources)}");
             return 0;
         });
 

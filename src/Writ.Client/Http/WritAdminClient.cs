@@ -53,10 +53,10 @@ public sealed class WritAdminClient
 
     public Task<List<AuditEntry>> SearchAuditAsync(
         string? actor = null, string? task = null, string? action = null, string? resource = null, string? environment = null,
-        string? decision = null, DateTimeOffset? since = null, long? afterSeq = null, int limit = 100, CancellationToken ct = default) =>
+        string? decision = null, DateTimeOffset? since = null, long? afterSeq = null, int limit = 100, int? last = null, CancellationToken ct = default) =>
         GetAsync<List<AuditEntry>>("api/audit" + Query(
             ("actor", actor), ("task", task), ("action", action), ("resource", resource), ("environment", environment),
-            ("decision", decision), ("since", since?.ToString("O")), ("after", afterSeq?.ToString()), ("limit", limit.ToString())), ct);
+            ("decision", decision), ("since", since?.ToString("O")), ("after", afterSeq?.ToString()), ("limit", limit.ToString()), ("last", last?.ToString())), ct);
 
     public Task<AuditVerifyResult> VerifyAuditAsync(CancellationToken ct = default) => PostAsync<AuditVerifyResult>("api/audit/verify", null, ct);
 

@@ -117,8 +117,7 @@ internal static class AgentEndpoints
             return Problems.BadRequest("enroll.invalid_key", "jwk must be a public EC P-256 key in JWK form");
         }
 
-        var values = http.Request.Headers["DPoP"];
-        var proof = proofs.Validate(values.Count == 1 ? values[0] : null, "POST", server.UrlOf(http.Request.Path), null);
+        var proof = proofs.Validate(DpopHeader.Of(http.Request), "POST", server.UrlOf(http.Request.Path), null);
         if (!proof.IsSuccess) return Problems.Of(proof.Error!, 401);
         if (proof.Value.Jkt != jkt) return Problems.Of(401, "enroll.proof_key_mismatch", "the DPoP proof must be signed by the key being enrolled");
 

@@ -40,6 +40,13 @@ internal static class AuditEndpoints
             if (!long.TryParse(a, out var n) || n < 0) return Problems.BadRequest("request.invalid_after", "after must be a sequence number");
             after = n;
         }
+        // last=N: the newest N records (what `writ audit tail` shows), in chain order.
+        if (q.TryGetValue("last", out var lastText))
+        {
+            if (!int.TryParse(lastText, out var last) || last < 1 || last > 10_000) return Problems.BadRequest("request.invalid_last", "last must be between 1 and 10000");
+            var head = await store.Audit.GetHeadAsync(ct);
+            after = Math.Max(after ?? 0, (head?.Seq ?? 0) - last);
+        }
         var limit = 100;
         if (q.TryGetValue("limit", out var l) && (!int.TryParse(l, out limit) || limit < 1 || limit > 10_000))
             return Problems.BadRequest("request.invalid_limit", "limit must be between 1 and 10000");

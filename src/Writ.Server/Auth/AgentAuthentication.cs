@@ -22,9 +22,7 @@ internal sealed class AgentAuthenticator(IWritStore store, DpopProofValidator pr
 
     public async Task<Result<AgentCaller>> AuthenticateAsync(HttpContext http, string? accessToken = null)
     {
-        var values = http.Request.Headers["DPoP"];
-        if (values.Count > 1) return new Error("dpop.invalid", "send exactly one DPoP proof (RFC 9449 §4.3)");
-        var proof = proofs.Validate(values.Count == 1 ? values[0] : null, http.Request.Method, server.UrlOf(http.Request.Path), accessToken);
+        var proof = proofs.Validate(DpopHeader.Of(http.Request), http.Request.Method, server.UrlOf(http.Request.Path), accessToken);
         if (!proof.IsSuccess) return proof.Error!;
         return await ResolveAgentAsync(proof.Value.Jkt, http.RequestAborted);
     }

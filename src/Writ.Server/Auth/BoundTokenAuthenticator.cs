@@ -3,6 +3,7 @@ using Writ.Core.Common;
 using Writ.Core.Crypto;
 using Writ.Core.Tokens;
 using Writ.Server.Hosting;
+using Writ.Server.Http;
 using Writ.Server.OAuth;
 
 namespace Writ.Server.Auth;
@@ -23,15 +24,11 @@ internal sealed class BoundTokenAuthenticator(TokenStatus status, DpopProofValid
             return new Error("auth.not_dpop", "Writ credentials are sender-constrained: use the DPoP scheme, not Bearer (RFC 9449 §7.1)");
         var token = header[5..].Trim();
 
-        var values = http.Request.Headers["DPoP"];
-        if (values.Count > 1) return new Error("dpop.invalid", "send exactly one DPoP proof (RFC 9449 §4.3)");
-        var proof = proofs.Validate(values.Count == 1 ? values[0] : null, http.Request.Method, server.UrlOf(http.Request.Path), token);
-        if (!proof.IsSuccess) return proof.Error!;
-
+        // The token first, so the proof can be checked against its cnf.jkt before its jti is recorded:
+        // a thief's proofs never reach the replay cache.
         var claims = await status.CheckAsync(token, http.RequestAborted, audience);
         if (!claims.IsSuccess) return claims;
-        if (!string.Equals(claims.Value.Jkt, proof.Value.Jkt, StringComparison.Ordinal))
-            return new Error("dpop.key_mismatch", "the DPoP proof is not signed by the key this token is bound to");
-        return claims;
+        var proof = proofs.Validate(DpopHeader.Of(http.Request), http.Request.Method, server.UrlOf(http.Request.Path), token, claims.Value.Jkt);
+        return proof.IsSuccess ? claims : proof.Error!;
     }
 }

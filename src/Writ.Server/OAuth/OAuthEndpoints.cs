@@ -98,8 +98,8 @@ internal static class OAuthEndpoints
         var claims = validator.Validate(token.Value, null);
         if (!claims.IsSuccess) return Results.Ok();
 
-        var proof = proofs.Validate(http.Request.Headers["DPoP"].Count == 1 ? http.Request.Headers["DPoP"][0] : null, "POST", server.UrlOf(http.Request.Path), null);
-        if (!proof.IsSuccess || proof.Value.Jkt != claims.Value.Jkt)
+        var proof = proofs.Validate(DpopHeader.Of(http.Request), "POST", server.UrlOf(http.Request.Path), token.Value, claims.Value.Jkt);
+        if (!proof.IsSuccess)
             return OAuthResults.Error("invalid_client", "auth.not_token_holder", "only the holder of the token's key may revoke it: send a DPoP proof signed by it", 401);
 
         var revoked = await store.Credentials.RevokeAsync(claims.Value.Jti, clock.GetUtcNow(), http.RequestAborted);

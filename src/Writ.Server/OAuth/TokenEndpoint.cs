@@ -53,10 +53,7 @@ internal sealed class TokenEndpoint(
             return OAuthResults.Error("unsupported_grant_type", "oauth.unsupported_grant_type", "Writ issues agent credentials with grant_type=client_credentials");
 
         // 1. Authenticate: the DPoP proof's key must be an enrolled key of an active agent.
-        var dpopValues = http.Request.Headers["DPoP"];
-        if (dpopValues.Count > 1)
-            return await RefuseUnauthenticatedAsync(request, "invalid_dpop_proof", new Error("dpop.invalid", "send exactly one DPoP proof (RFC 9449 §4.3)"), started, ct);
-        var proof = proofs.Validate(dpopValues.Count == 1 ? dpopValues[0] : null, "POST", server.TokenEndpoint, null);
+        var proof = proofs.Validate(DpopHeader.Of(http.Request), "POST", server.TokenEndpoint, null);
         if (!proof.IsSuccess)
             return await RefuseUnauthenticatedAsync(request, "invalid_dpop_proof", proof.Error!, started, ct);
 

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Writ.Core.Agents;
 using Writ.Core.Audit;
 using Writ.Core.Common;
@@ -28,7 +26,7 @@ internal sealed class PolicyService(IWritStore store, PolicyHolder holder, Audit
         }
 
         var source = Canonical(sources);
-        var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(source)));
+        var sha = PolicyLoader.ComputeSha256(sources);
         var version = await store.Policies.AddVersionAsync(sha, source, actorId, clock.GetUtcNow(), ct);
         var compiled = CompiledPolicy.Compile(loaded.Policy!, version.Version, sha);
         await SyncInventoryAsync(loaded.Policy!, ct);
