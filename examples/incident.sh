@@ -15,7 +15,7 @@ writ() { dotnet "$WORK/bin/writ.dll" "$@"; }
 say "An operator starts Writ (dev mode: SQLite, demo policy, one-time admin token)"
 writ server --dev --data "$WORK/data" --urls "$WRIT_ADDR" >"$WORK/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'rc=$?; kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$WORK"; exit $rc' EXIT
 for _ in $(seq 100); do grep -q WRIT_TOKEN "$WORK/server.log" 2>/dev/null && break; sleep 0.2; done
 export WRIT_TOKEN="$(grep -o 'WRIT_TOKEN=.*' "$WORK/server.log" | cut -d= -f2)"
 run writ agent list
@@ -37,7 +37,8 @@ say "It asks to delete the staging volume: a delete needs a time-limited elevati
 (unset WRIT_TOKEN; run writ token --task "$TASK" --scope volumes:delete --target vol-staging-db)
 
 say "The token, copied to another process without the agent's key, is refused"
-run curl -s -H "Authorization: DPoP $TOKEN" "$WRIT_ADDR/api/agent/credential"; echo
+echo "\$ curl -H \"Authorization: DPoP ${TOKEN:0:24}…\" $WRIT_ADDR/api/agent/credential"
+curl -s -H "Authorization: DPoP $TOKEN" "$WRIT_ADDR/api/agent/credential"; echo
 
 say "Who did what"
 run writ audit tail -n 8
