@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Writ.Client.Contracts;
 using Writ.Client.Http;
 using Writ.Client.Keys;
 
@@ -62,16 +63,30 @@ internal static class AgentSideCommands
             var serverUri = CliContext.ServerUri(parse.GetValue(server)!);
             var path = parse.GetValue(keyFile) ?? Environment.GetEnvironmentVariable("WRIT_KEY_FILE") ?? AgentKeyPair.DefaultPath(agentId);
             using var key = AgentKeyPair.Generate(agentId, serverUri.ToString().TrimEnd('/'));
-            var enrolled = await WritAgentClient.EnrollAsync(new HttpClient(), serverUri, parse.GetValue(code)!, key, ct);
-            if (enrolled.AgentId != agentId)
-                throw new CliException($"the code belongs to {enrolled.AgentId}, not {agentId}; the key was enrolled for {enrolled.AgentId}", 1);
+            var fullPath = Path.GetFullPath(path);
+            // Save before enrolling: a key that cannot be kept (e.g. refused inside the workspace) must not burn the one-time code.
             try
             {
-                key.SaveTo(Path.GetFullPath(path));
+                key.SaveTo(fullPath);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
             {
-                throw new CliException($"enrolled, but the key could not be saved: {e.Message}");
+                throw new CliException($"the key cannot be saved, nothing was enrolled: {e.Message}");
+            }
+            EnrollResponse enrolled;
+            try
+            {
+                enrolled = await WritAgentClient.EnrollAsync(new HttpClient(), serverUri, parse.GetValue(code)!, key, ct);
+            }
+            catch
+            {
+                File.Delete(fullPath);
+                throw;
+            }
+            if (enrolled.AgentId != agentId)
+            {
+                File.Delete(fullPath);
+                throw new CliException($"the code belongs to {enrolled.AgentId}, not {agentId}: a key is now enrolled for {enrolled.AgentId} but was not kept; ask for a new code", 1);
             }
             Console.WriteLine($"enrolled {enrolled.AgentId}; key {enrolled.Thumbprint} saved to {Path.GetFullPath(path)} (mode 0600)");
             return 0;
