@@ -140,7 +140,8 @@ internal static partial class Catalog
                 [.. Cases("password=", "pwd="), "Password =", "password =", "PWD ="], Validators.ConnectionString, strict: false),
             R("http-basic-auth-header", "HTTP Basic credentials in a header", Severity.High, BasicAuthHeader(), ["Basic "], Validators.BasicPair, strict: false),
             R("http-bearer-token", "Bearer token in an Authorization header", Severity.Medium, BearerHeader(), ["Bearer "], Validators.HighEntropy, strict: false),
-            R("npmrc-auth", "npm registry credential (.npmrc)", Severity.High, NpmrcAuth(), ["_authToken", "_auth", "_password"], strict: false),
+            R("npmrc-auth", "npm registry credential (.npmrc)", Severity.High, NpmrcAuth(), ["_authToken", "_auth", "_password"],
+                appliesTo: f => f.FileName is ".npmrc" or ".yarnrc" or ".yarnrc.yml" || f.Extension == "npmrc", strict: false),
             R("pypirc-password", "PyPI password (.pypirc)", Severity.High, PypircPassword(), Cases("password"), appliesTo: f => f.FileName == ".pypirc", strict: false),
             R("netrc-password", "Password in .netrc", Severity.High, NetrcPassword(), Cases("password"), appliesTo: f => f.FileName is ".netrc" or "_netrc", strict: false),
             new() { Id = "generic-secret", Title = "Secret assigned to a credential-named key", Severity = Severity.Medium,
@@ -154,7 +155,7 @@ internal static partial class Catalog
 
     // Boundaries: (?<![A-Za-z0-9]) before and (?![A-Za-z0-9]) after keep a token from matching inside a longer run.
     [GeneratedRegex(@"(?<![A-Z0-9])(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])", O)] private static partial Regex AwsKeyId();
-    [GeneratedRegex(@"(?i:aws_?secret_?access_?key|secret_?access_?key|aws_?secret_?key)[""']?\s{0,10}(=|:|:=|=>|,)\s{0,10}[""']?(?<s>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])", O)] private static partial Regex AwsSecret();
+    [GeneratedRegex(@"(?i:aws_?secret_?access_?key|secret_?access_?key|aws_?secret_?key)[""']?\s{0,10}(=|:|:=|=>|,)\s{0,10}\\?[""'`]?(?<s>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])", O)] private static partial Regex AwsSecret();
     [GeneratedRegex(@"""private_key""\s{0,10}:\s{0,10}""(?<s>-----BEGIN (RSA )?PRIVATE KEY-----(\\n|[A-Za-z0-9+/=]){64,8000}-----END (RSA )?PRIVATE KEY-----(\\n)?)""", O)] private static partial Regex GcpPrivateKey();
     [GeneratedRegex(@"AIza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])", O)] private static partial Regex GoogleApiKey();
     [GeneratedRegex(@"GOCSPX-[A-Za-z0-9_\-]{28}(?![A-Za-z0-9_\-])", O)] private static partial Regex GoogleOAuthSecret();
@@ -165,9 +166,9 @@ internal static partial class Catalog
     [GeneratedRegex(@"(?<![A-Za-z0-9])LTAI[A-Za-z0-9]{20}(?![A-Za-z0-9])", O)] private static partial Regex AlibabaKey();
     [GeneratedRegex(@"do[opr]_v1_[a-f0-9]{64}(?![a-f0-9])", O)] private static partial Regex DigitalOcean();
     [GeneratedRegex(@"HRKU-[A-Za-z0-9_\-]{60}(?![A-Za-z0-9_\-])", O)] private static partial Regex HerokuNew();
-    [GeneratedRegex(@"(?i:heroku)[A-Za-z0-9_\-]{0,30}(?i:key|token|secret)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}[""']?(?<s>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})", O)] private static partial Regex HerokuLegacy();
+    [GeneratedRegex(@"(?i:heroku)[A-Za-z0-9_\-]{0,30}(?i:key|token|secret)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}\\?[""'`]?(?<s>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})", O)] private static partial Regex HerokuLegacy();
     [GeneratedRegex(@"(fo1_[A-Za-z0-9_\-]{43}(?![A-Za-z0-9_\-])|FlyV1 fm[12][ar]?_[A-Za-z0-9+/=,_\-]{100,2000})", O)] private static partial Regex FlyIo();
-    [GeneratedRegex(@"(?i:cloudflare)[A-Za-z0-9_\-]{0,30}(?i:token|key)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}[""']?(?<s>[A-Za-z0-9_\-]{40})(?![A-Za-z0-9_\-])", O)] private static partial Regex CloudflareToken();
+    [GeneratedRegex(@"(?i:cloudflare)[A-Za-z0-9_\-]{0,30}(?i:token|key)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}\\?[""'`]?(?<s>[A-Za-z0-9_\-]{40})(?![A-Za-z0-9_\-])", O)] private static partial Regex CloudflareToken();
     [GeneratedRegex(@"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}(?![a-f0-9])", O)] private static partial Regex CloudflareOriginCa();
     [GeneratedRegex(@"tskey-(api|auth|client|scim|webhook)-[A-Za-z0-9]{10,20}-[A-Za-z0-9]{20,64}(?![A-Za-z0-9])", O)] private static partial Regex Tailscale();
     [GeneratedRegex(@"(?<![A-Za-z0-9])sbp_[a-f0-9]{40}(?![a-f0-9])", O)] private static partial Regex Supabase();
@@ -202,8 +203,8 @@ internal static partial class Catalog
     [GeneratedRegex(@"NRAK-[A-Z0-9]{27}(?![A-Z0-9])", O)] private static partial Regex NewRelic();
     [GeneratedRegex(@"(?<![A-Za-z0-9])(glc_[A-Za-z0-9+/]{32,400}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})(?![A-Za-z0-9+/=])", O)] private static partial Regex Grafana();
     [GeneratedRegex(@"dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}(?![A-Z0-9])", O)] private static partial Regex Dynatrace();
-    [GeneratedRegex(@"(?i:dd_?api_?key|datadog_?api_?key)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}[""']?(?<s>[0-9a-f]{32})(?![0-9a-f])", O)] private static partial Regex DatadogApi();
-    [GeneratedRegex(@"(?i:dd_?app(lication)?_?key|datadog_?app(lication)?_?key)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}[""']?(?<s>[0-9a-f]{40})(?![0-9a-f])", O)] private static partial Regex DatadogApp();
+    [GeneratedRegex(@"(?i:dd_?api_?key|datadog_?api_?key)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}\\?[""'`]?(?<s>[0-9a-f]{32})(?![0-9a-f])", O)] private static partial Regex DatadogApi();
+    [GeneratedRegex(@"(?i:dd_?app(lication)?_?key|datadog_?app(lication)?_?key)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}\\?[""'`]?(?<s>[0-9a-f]{40})(?![0-9a-f])", O)] private static partial Regex DatadogApp();
     [GeneratedRegex(@"(?<![A-Za-z0-9])rnd_[A-Za-z0-9]{32}(?![A-Za-z0-9])", O)] private static partial Regex Render();
     [GeneratedRegex(@"(?<![A-Za-z0-9])pnu_[A-Za-z0-9]{36}(?![A-Za-z0-9])", O)] private static partial Regex Prefect();
     [GeneratedRegex(@"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}(?![A-Z0-9])", O)] private static partial Regex AgeKey();
@@ -234,12 +235,12 @@ internal static partial class Catalog
     [GeneratedRegex(@"shippo_live_[a-f0-9]{40}(?![a-f0-9])", O)] private static partial Regex Shippo();
     [GeneratedRegex(@"EZAK[A-Za-z0-9]{54}(?![A-Za-z0-9])", O)] private static partial Regex EasyPost();
     [GeneratedRegex(@"(?<![A-Za-z0-9])SK[0-9a-fA-F]{32}(?![A-Za-z0-9])", O)] private static partial Regex TwilioApiKey();
-    [GeneratedRegex(@"(?i:auth_?token)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}[""']?(?<s>[0-9a-f]{32})(?![0-9a-f])", O)] private static partial Regex TwilioAuthToken();
+    [GeneratedRegex(@"(?i:auth_?token)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}\\?[""'`]?(?<s>[0-9a-f]{32})(?![0-9a-f])", O)] private static partial Regex TwilioAuthToken();
     [GeneratedRegex(@"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}(?![A-Za-z0-9_\-])", O)] private static partial Regex SendGrid();
     [GeneratedRegex(@"(?<![A-Za-z0-9])key-[0-9a-f]{32}(?![A-Za-z0-9])", O)] private static partial Regex Mailgun();
     [GeneratedRegex(@"(?<![A-Za-z0-9])[0-9a-f]{32}-us[0-9]{1,2}(?![A-Za-z0-9])", O)] private static partial Regex Mailchimp();
     [GeneratedRegex(@"sk\.eyJ[A-Za-z0-9_\-]{50,400}\.[A-Za-z0-9_\-]{20,100}(?![A-Za-z0-9_\-])", O)] private static partial Regex Mapbox();
-    [GeneratedRegex(@"(?i:okta)[A-Za-z0-9_\-]{0,30}(?i:token|key)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}[""']?(?<s>00[A-Za-z0-9_\-]{40})(?![A-Za-z0-9_\-])", O)] private static partial Regex Okta();
+    [GeneratedRegex(@"(?i:okta)[A-Za-z0-9_\-]{0,30}(?i:token|key)[""']?\s{0,10}(=|:|:=|=>)\s{0,10}\\?[""'`]?(?<s>00[A-Za-z0-9_\-]{40})(?![A-Za-z0-9_\-])", O)] private static partial Regex Okta();
 
     [GeneratedRegex(@"client-key-data:\s{0,10}(?<s>[A-Za-z0-9+/]{64,20000}={0,2})", O)] private static partial Regex KubeconfigClientKey();
     [GeneratedRegex(@"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{10,4000}\.eyJ[A-Za-z0-9_\-]{10,8000}\.[A-Za-z0-9_\-]{10,1000}(?![A-Za-z0-9_\-])", O)] private static partial Regex Jwt();

@@ -40,7 +40,7 @@ internal sealed partial class Engine
             foreach (var k in d.Keywords) entries.Add(new Entry(k, d, EntryKind.Detector));
         var seen = new HashSet<string>(entries.Select(e => e.Keyword), StringComparer.Ordinal);
         foreach (var d in detectors.Where(d => d.StrictFormat && d.Kind == DetectorKind.Regex))
-            foreach (var k in d.Keywords.Where(k => k.Length >= 4))
+            foreach (var k in d.Keywords.Where(k => k.Length >= 3))
                 foreach (var b in Base64Forms(k))
                     if (seen.Add(b)) entries.Add(new Entry(b, null, EntryKind.Base64));
         foreach (var k in new[] { "%3A%2F%2F", "%3a%2f%2f" })
@@ -67,15 +67,18 @@ internal sealed partial class Engine
             var full = buf.Length / 3 * 3;
             var enc = Convert.ToBase64String(buf, 0, full);
             var skip = offset switch { 0 => 0, 1 => 2, _ => 3 };
-            if (enc.Length - skip >= 4) yield return enc[skip..];
+            if (enc.Length - skip >= 4 && (offset == 0 || keyword.Length >= 4)) yield return enc[skip..];
         }
     }
 
     /// <summary>Scans <paramref name="text"/>; findings carry positions in it.</summary>
     public void Scan(ReadOnlySpan<char> text, FileContext file, ScanContext ctx, List<RawFinding> output, int depth = 0)
     {
-        Span<int> lastWindow = _detectorCount <= 256 ? stackalloc int[_detectorCount] : new int[_detectorCount];
-        lastWindow.Fill(-1);
+        // Per detector, the position up to which its pattern has already run: a line with 50,000 keyword
+        // hits costs one pass per window, not one per hit (see PathologicalTests).
+        Span<int> coveredUntil = _detectorCount <= 256 ? stackalloc int[_detectorCount] : new int[_detectorCount];
+        coveredUntil.Clear();
+        var base64CoveredUntil = 0;
         var first = output.Count;
         var pos = 0;
         var candidates = new List<(int, Entry)>(8);
@@ -86,19 +89,28 @@ internal sealed partial class Engine
             pos = anchor + 1;
             foreach (var (hit, e) in _index.At(text, anchor, candidates))
             {
-                if (e.Kind == EntryKind.Base64) { if (depth < MaxDepth) ScanBase64Run(text, hit, file, ctx, output, depth); continue; }
+                if (e.Kind == EntryKind.Base64)
+                {
+                    if (depth < MaxDepth && hit >= base64CoveredUntil) base64CoveredUntil = ScanBase64Run(text, hit, file, ctx, output, depth);
+                    continue;
+                }
                 if (e.Kind == EntryKind.UrlEncoded) { if (depth < MaxDepth) ScanUrlEncoded(text, hit, file, ctx, output, depth); continue; }
                 var d = e.Detector!;
                 if (d.AppliesTo is not null && !d.AppliesTo(file)) continue;
+                if (d.Kind is DetectorKind.Regex or DetectorKind.KubernetesSecret && hit < coveredUntil[d.Index]) continue;
                 var (ls, le) = LineAround(text, hit);
-                if (lastWindow[d.Index] == ls && d.Kind != DetectorKind.Generic) continue;
-                lastWindow[d.Index] = ls;
                 switch (d.Kind)
                 {
-                    case DetectorKind.Regex: RunRegex(d, text, ls, le, ctx, output); break;
+                    case DetectorKind.Regex:
+                        RunRegex(d, text, ls, le, ctx, output);
+                        // A window clipped mid-line is re-opened for hits near its end, so a token crossing the clip is still seen whole.
+                        coveredUntil[d.Index] = le == text.Length || text[le] == '\n' ? le + 1 : le - MaxWindow / 8;
+                        break;
                     case DetectorKind.Generic: RunGeneric(d, text, hit, ls, le, file, output); break;
                     case DetectorKind.PrivateKeyBlock: PrivateKeys.Scan(text, hit, output); break;
-                    case DetectorKind.KubernetesSecret: if (depth < MaxDepth) KubernetesSecrets.Scan(this, text, hit, file, ctx, output, depth); break;
+                    case DetectorKind.KubernetesSecret:
+                        if (depth < MaxDepth) coveredUntil[d.Index] = KubernetesSecrets.Scan(this, text, hit, file, ctx, output, depth);
+                        break;
                 }
             }
         }
@@ -164,23 +176,22 @@ internal sealed partial class Engine
         output.Add(new RawFinding(d, v.Start, v.Start + v.Length, secret, Verdict.Valid, null));
     }
 
-    private void ScanBase64Run(ReadOnlySpan<char> text, int hit, FileContext file, ScanContext ctx, List<RawFinding> output, int depth)
+    /// <summary>Decodes the base64 run around <paramref name="hit"/> and scans it; returns where the run ends.</summary>
+    private int ScanBase64Run(ReadOnlySpan<char> text, int hit, FileContext file, ScanContext ctx, List<RawFinding> output, int depth)
     {
         var s = hit;
         while (s > 0 && hit - s < MaxWindow && Validators.IsBase64Char(text[s - 1])) s--;
         var e = hit;
         while (e < text.Length && e - hit < 64 * 1024 && Validators.IsBase64Char(text[e])) e++;
-        foreach (var f in output) if (f.Start == s && f.Note?.StartsWith("base64", StringComparison.Ordinal) == true) return;
         // A run may start mid-quad when it follows other base64-ish text; try the four alignments.
-        for (var shift = 0; shift < 4 && s + shift < hit; shift++)
+        for (var shift = 0; shift < 4 && s + shift <= hit; shift++)
         {
             var decoded = Validators.TryBase64(text[(s + shift)..e]);
             if (decoded is null) continue;
             ScanDecoded(decoded, s, e, "base64-decoded", file, ctx, output, depth);
-            return;
+            break;
         }
-        var d0 = Validators.TryBase64(text[s..e]);
-        if (d0 is not null) ScanDecoded(d0, s, e, "base64-decoded", file, ctx, output, depth);
+        return e;
     }
 
     private void ScanUrlEncoded(ReadOnlySpan<char> text, int hit, FileContext file, ScanContext ctx, List<RawFinding> output, int depth)

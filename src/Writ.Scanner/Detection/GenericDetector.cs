@@ -21,6 +21,9 @@ internal static class GenericDetector
     /// <summary>Passwords are shorter and less random than tokens; they need two character classes and this much entropy.</summary>
     public const double PasswordEntropy = 2.6;
 
+    /// <summary>Longer values are not read (and would fail <see cref="IsPlausibleValue"/> anyway).</summary>
+    private const int MaxValue = 260;
+
     private static readonly string[] SecretNameEndings =
     [
         "password", "passwd", "passphrase", "pwd", "pass", "secret", "secretkey", "token", "apikey", "accesskey", "privatekey",
@@ -76,20 +79,23 @@ internal static class GenericDetector
         {
             var q = text[i];
             vs = i + 1; ve = vs;
-            while (ve < lineEnd && text[ve] != q) { if (text[ve] == '\\') ve++; ve++; }
-            if (ve >= lineEnd) return null;
+            var limit = Math.Min(lineEnd, vs + MaxValue);
+            while (ve < limit && text[ve] != q) { if (text[ve] == '\\') ve++; ve++; }
+            if (ve >= limit) return null;
         }
         else if (text[i] == '\\' && i + 1 < lineEnd && text[i + 1] == '"')
         {
             vs = i + 2; ve = vs;
-            while (ve < lineEnd && text[ve] != '\\') ve++;
+            var limit = Math.Min(lineEnd, vs + MaxValue);
+            while (ve < limit && text[ve] != '\\') ve++;
         }
         else
         {
             if (!file.AllowsBareValues) return null;
             vs = i; ve = vs;
-            while (ve < lineEnd && !(char.IsWhiteSpace(text[ve]) || text[ve] is ',' or ';' or '"' or '\'' or '`' or ')' or ']' or '}')) ve++;
-            if (ve < lineEnd && text[ve] is not (' ' or '\t' or '\r' or ',' or ';' or '}')) return null;
+            var limit = Math.Min(lineEnd, vs + MaxValue);
+            while (ve < limit && !(char.IsWhiteSpace(text[ve]) || text[ve] is ',' or ';' or '"' or '\'' or '`' or ')' or ']' or '}')) ve++;
+            if (ve < lineEnd && text[ve] is '"' or '\'') return null;   // half-quoted: something else
         }
         var value = text[vs..ve];
         return IsPlausibleValue(value, IsPasswordName(key)) ? (vs, ve - vs) : null;

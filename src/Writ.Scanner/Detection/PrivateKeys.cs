@@ -96,7 +96,8 @@ internal static class PrivateKeys
 /// </summary>
 internal static class KubernetesSecrets
 {
-    public static void Scan(Engine engine, ReadOnlySpan<char> text, int hit, FileContext file, ScanContext ctx, List<RawFinding> output, int depth)
+    /// <returns>The end of the YAML document, up to which further <c>kind: Secret</c> hits need no second look.</returns>
+    public static int Scan(Engine engine, ReadOnlySpan<char> text, int hit, FileContext file, ScanContext ctx, List<RawFinding> output, int depth)
     {
         var back = Math.Max(0, hit - 64 * 1024);
         var docStartRel = text[back..hit].LastIndexOf("\n---", StringComparison.Ordinal);
@@ -132,6 +133,7 @@ internal static class KubernetesSecrets
             }
             pos = lineEnd + 1;
         }
+        return docEnd;
     }
 
     private static void Report(Engine engine, Detector d, string? value, int start, int end, FileContext file, ScanContext ctx, List<RawFinding> output, int depth)
