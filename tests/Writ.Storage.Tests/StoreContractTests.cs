@@ -2,6 +2,8 @@ using Writ.Core.Agents;
 using Writ.Core.Audit;
 using Writ.Core.Common;
 using Writ.Core.Credentials;
+using Writ.Core.Crypto;
+using Writ.Core.Secrets;
 using Writ.Core.Storage;
 using Writ.Core.Tasks;
 
@@ -471,6 +473,124 @@ public abstract class StoreContractTests : IAsyncLifetime
         var report = await AuditChain.VerifyAsync(Store.Audit.ReadAllAsync(Ct), [], _ => true, Ct);
         var problem = Assert.Single(report.Problems);
         Assert.Equal((3L, AuditProblemKinds.Deleted), (problem.Seq, problem.Kind));
+    }
+
+    // ---------- secrets ----------
+
+    private static readonly MasterKey SecretKey = MasterKey.FromBytes(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+
+    private Task<Result<SecretVersionMetadata>> PutSecretAsync(string name, string value, bool create, DateTimeOffset at) =>
+        Store.Secrets.AddVersionAsync(name, create, v => SecretRules.Seal(SecretKey, name, v, value), "admin", at, Ct);
+
+    private async Task<string> OpenSecretAsync(string name, int? version = null)
+    {
+        var stored = await Store.Secrets.GetAsync(name, version, Ct);
+        Assert.NotNull(stored);
+        return System.Text.Encoding.UTF8.GetString(SecretRules.Open(SecretKey, stored));
+    }
+
+    [Fact]
+    public async Task Secrets_Create_StoresVersionOneSealed()
+    {
+        var created = await PutSecretAsync("crm-api-key", "sk_live_one", create: true, T0);
+
+        Assert.True(created.IsSuccess, created.Error?.ToString());
+        Assert.Equal(new SecretVersionMetadata(1, "admin", T0), created.Value);
+        var stored = await Store.Secrets.GetAsync("crm-api-key", null, Ct);
+        Assert.Equal(1, stored!.Version);
+        Assert.DoesNotContain("sk_live_one", System.Text.Encoding.UTF8.GetString(stored.SealedValue));
+        Assert.Equal("sk_live_one", await OpenSecretAsync("crm-api-key"));
+        Assert.Null(await Store.Secrets.GetAsync("other", null, Ct));
+        Assert.Null(await Store.Secrets.GetMetadataAsync("other", Ct));
+    }
+
+    [Fact]
+    public async Task Secrets_CreateExisting_IsConflictAndKeepsValue()
+    {
+        await PutSecretAsync("crm-api-key", "first", create: true, T0);
+
+        var again = await PutSecretAsync("crm-api-key", "second", create: true, T0.AddMinutes(1));
+
+        Assert.Equal("secret.conflict", again.Error?.Code);
+        Assert.Equal("first", await OpenSecretAsync("crm-api-key"));
+        Assert.Single((await Store.Secrets.GetMetadataAsync("crm-api-key", Ct))!.Versions);
+    }
+
+    [Fact]
+    public async Task Secrets_RotateMissing_IsNotFoundAndWritesNothing()
+    {
+        var rotated = await PutSecretAsync("ghost", "x", create: false, T0);
+
+        Assert.Equal("secret.not_found", rotated.Error?.Code);
+        Assert.Empty(await Store.Secrets.ListAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Secrets_Rotate_AddsVersionAndKeepsOldOnes()
+    {
+        await PutSecretAsync("crm-api-key", "v1-value", create: true, T0);
+        var rotated = await PutSecretAsync("crm-api-key", "v2-value", create: false, T0.AddDays(1));
+
+        Assert.Equal(2, rotated.Value.Version);
+        Assert.Equal("v2-value", await OpenSecretAsync("crm-api-key"));
+        Assert.Equal("v1-value", await OpenSecretAsync("crm-api-key", 1));
+        Assert.Null(await Store.Secrets.GetAsync("crm-api-key", 3, Ct));
+        var meta = await Store.Secrets.GetMetadataAsync("crm-api-key", Ct);
+        Assert.Equal([1, 2], meta!.Versions.Select(v => v.Version));
+        Assert.Equal((2, T0, (DateTimeOffset?)T0.AddDays(1)), (meta.LatestVersion, meta.CreatedAt, meta.RotatedAt));
+    }
+
+    [Fact]
+    public async Task Secrets_List_ByNameWithVersions()
+    {
+        await PutSecretAsync("zeta", "z", create: true, T0);
+        await PutSecretAsync("Alpha", "a", create: true, T0);
+        await PutSecretAsync("alpha", "a", create: true, T0);
+        await PutSecretAsync("zeta", "z2", create: false, T0.AddMinutes(1));
+
+        var list = await Store.Secrets.ListAsync(Ct);
+
+        Assert.Equal(["Alpha", "alpha", "zeta"], list.Select(s => s.Name));
+        Assert.Equal([1, 1, 2], list.Select(s => s.LatestVersion));
+        Assert.Null(list[0].RotatedAt);
+    }
+
+    [Fact]
+    public async Task Secrets_ConcurrentRotations_TakeDistinctVersions()
+    {
+        await PutSecretAsync("crm-api-key", "v1", create: true, T0);
+        var second = await OpenAsync();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            (i % 2 == 0 ? Store : second).Secrets.AddVersionAsync("crm-api-key", false, v => SecretRules.Seal(SecretKey, "crm-api-key", v, "value-" + i), "admin", T0, Ct)));
+
+        Assert.All(results, r => Assert.True(r.IsSuccess, r.Error?.ToString()));
+        Assert.Equal(Enumerable.Range(2, 8), results.Select(r => r.Value.Version).Order());
+        for (var v = 1; v <= 9; v++) await OpenSecretAsync("crm-api-key", v); // every version opens under its own number
+    }
+
+    [Fact]
+    public async Task Secrets_SealThrows_WritesNothing()
+    {
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            Store.Secrets.AddVersionAsync("crm-api-key", true, _ => throw new InvalidOperationException("no key"), "admin", T0, Ct));
+
+        Assert.Null(await Store.Secrets.GetMetadataAsync("crm-api-key", Ct));
+    }
+
+    [Fact]
+    public async Task Secrets_SealedValueCopiedToAnotherSecret_DoesNotOpen()
+    {
+        await PutSecretAsync("production-key", "the-production-secret", create: true, T0);
+        await PutSecretAsync("staging-key", "staging", create: true, T0);
+
+        await ExecuteRawAsync("UPDATE secret_versions SET sealed_value = (SELECT sealed_value FROM secret_versions WHERE name = 'production-key') WHERE name = 'staging-key'");
+
+        var moved = await Store.Secrets.GetAsync("staging-key", null, Ct);
+        Assert.ThrowsAny<System.Security.Cryptography.CryptographicException>(() => SecretRules.Open(SecretKey, moved!));
+        var original = await Store.Secrets.GetAsync("production-key", null, Ct);
+        using var otherKey = MasterKey.FromBytes(new byte[32]);
+        Assert.ThrowsAny<System.Security.Cryptography.CryptographicException>(() => SecretRules.Open(otherKey, original!));
     }
 
     protected static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)

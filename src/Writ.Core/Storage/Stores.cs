@@ -2,6 +2,7 @@ using Writ.Core.Agents;
 using Writ.Core.Audit;
 using Writ.Core.Common;
 using Writ.Core.Credentials;
+using Writ.Core.Secrets;
 using Writ.Core.Tasks;
 
 namespace Writ.Core.Storage;
@@ -132,6 +133,29 @@ public interface IAdminTokenStore
     Task<AdminToken?> FindAsync(string tokenHash, CancellationToken ct);
 }
 
+/// <summary>
+/// Upstream secrets the gateway injects (DESIGN invariant 4). Values arrive sealed (<see cref="SecretRules.Seal"/>); the
+/// store never sees a plaintext. Every version is kept; a rotation adds a version, it never overwrites one.
+/// </summary>
+public interface ISecretStore
+{
+    /// <summary>
+    /// Adds the next version of <paramref name="name"/> in one transaction, serialised against other writers of secrets:
+    /// reads the current latest version, calls <paramref name="seal"/> with the new version number (so the sealed value
+    /// binds it), inserts. With <paramref name="create"/> the secret must not exist yet (else <c>secret.conflict</c>);
+    /// without it the secret must exist (else <c>secret.not_found</c>). On error nothing is written.
+    /// </summary>
+    Task<Result<SecretVersionMetadata>> AddVersionAsync(string name, bool create, Func<int, byte[]> seal, string createdBy, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>The newest version, or the given one; null when there is none.</summary>
+    Task<SecretVersion?> GetAsync(string name, int? version, CancellationToken ct);
+
+    Task<SecretMetadata?> GetMetadataAsync(string name, CancellationToken ct);
+
+    /// <summary>Every secret by name, with its versions oldest first.</summary>
+    Task<IReadOnlyList<SecretMetadata>> ListAsync(CancellationToken ct);
+}
+
 /// <summary>All stores of one engine, opened on one connection string, with migrations applied.</summary>
 public interface IWritStore : IAsyncDisposable
 {
@@ -150,4 +174,6 @@ public interface IWritStore : IAsyncDisposable
     ISigningKeyStore SigningKeys { get; }
 
     IAdminTokenStore AdminTokens { get; }
+
+    ISecretStore Secrets { get; }
 }

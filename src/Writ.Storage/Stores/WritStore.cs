@@ -22,5 +22,7 @@ internal sealed class WritStore(Engine engine) : IWritStore
 
     public IAdminTokenStore AdminTokens { get; } = new AdminTokenStore(engine);
 
+    public ISecretStore Secrets { get; } = new SecretStore(engine);
+
     public ValueTask DisposeAsync() => engine.DisposeAsync();
 }
