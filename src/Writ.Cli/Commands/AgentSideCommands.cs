@@ -64,10 +64,13 @@ internal static class AgentSideCommands
             var path = parse.GetValue(keyFile) ?? Environment.GetEnvironmentVariable("WRIT_KEY_FILE") ?? AgentKeyPair.DefaultPath(agentId);
             using var key = AgentKeyPair.Generate(agentId, serverUri.ToString().TrimEnd('/'));
             var fullPath = Path.GetFullPath(path);
-            // Save before enrolling: a key that cannot be kept (e.g. refused inside the workspace) must not burn the one-time code.
+            // Save (to a pending file) before enrolling: a key that cannot be kept, e.g. refused inside the
+            // workspace, must not burn the one-time code; a failed enrollment must not touch an existing key.
+            var pending = fullPath + ".pending";
             try
             {
-                key.SaveTo(fullPath);
+                if (File.Exists(pending)) File.Delete(pending);
+                key.SaveTo(pending);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
             {
@@ -80,14 +83,15 @@ internal static class AgentSideCommands
             }
             catch
             {
-                File.Delete(fullPath);
+                File.Delete(pending);
                 throw;
             }
             if (enrolled.AgentId != agentId)
             {
-                File.Delete(fullPath);
+                File.Delete(pending);
                 throw new CliException($"the code belongs to {enrolled.AgentId}, not {agentId}: a key is now enrolled for {enrolled.AgentId} but was not kept; ask for a new code", 1);
             }
+            File.Move(pending, fullPath, overwrite: true);
             Console.WriteLine($"enrolled {enrolled.AgentId}; key {enrolled.Thumbprint} saved to {Path.GetFullPath(path)} (mode 0600)");
             return 0;
         });
