@@ -15,6 +15,7 @@ var root = new RootCommand("writ: task-scoped, short-lived, key-bound credential
     AuditCommands.Create(),
     AdminCommands.Keys(),
     AdminCommands.Credential(),
+    SecretCommands.Create(),
     ScanCommand.Create(),
 };
 

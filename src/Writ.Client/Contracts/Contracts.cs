@@ -105,5 +105,16 @@ public sealed record AuditVerifyResult(bool Ok, long Records, long? HeadSeq, int
 
 public sealed record SigningKeyInfo(string KeyId, DateTimeOffset CreatedAt, DateTimeOffset? RetiredAt, bool Active);
 
+/// <summary>The value of an upstream secret, sent once to store it. Write-only: no response ever carries it back.</summary>
+public sealed record PutSecretRequest(string Value)
+{
+    public override string ToString() => "PutSecretRequest { Value = *** }";
+}
+
+public sealed record SecretVersionInfo(int Version, string CreatedBy, DateTimeOffset CreatedAt);
+
+/// <summary>What may be known about a secret: name and versions, never the value.</summary>
+public sealed record SecretInfo(string Name, int LatestVersion, DateTimeOffset CreatedAt, DateTimeOffset? RotatedAt, IReadOnlyList<SecretVersionInfo> Versions);
+
 /// <summary>RFC 9457 problem details with Writ's stable <c>code</c>.</summary>
 public sealed record Problem(string? Type, string? Title, int? Status, string? Detail, string? Code);

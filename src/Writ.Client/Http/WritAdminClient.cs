@@ -76,6 +76,23 @@ public sealed class WritAdminClient
 
     public Task<List<SigningKeyInfo>> ListSigningKeysAsync(CancellationToken ct = default) => GetAsync<List<SigningKeyInfo>>("api/keys", ct);
 
+    /// <summary>Stores a new secret (version 1). The value goes in the body, once; it is never returned.</summary>
+    public async Task<SecretInfo> PutSecretAsync(string name, string value, CancellationToken ct = default)
+    {
+        using var content = JsonContent.Create(new PutSecretRequest(value), options: WritJson.Options);
+        using var response = await _http.PutAsync($"api/secrets/{Uri.EscapeDataString(name)}", content, ct);
+        return await WritJson.ReadAsync<SecretInfo>(response, ct);
+    }
+
+    /// <summary>Adds a new version of an existing secret; older versions are kept.</summary>
+    public Task<SecretInfo> RotateSecretAsync(string name, string value, CancellationToken ct = default) =>
+        PostAsync<SecretInfo>($"api/secrets/{Uri.EscapeDataString(name)}/rotate", new PutSecretRequest(value), ct);
+
+    public Task<List<SecretInfo>> ListSecretsAsync(CancellationToken ct = default) => GetAsync<List<SecretInfo>>("api/secrets", ct);
+
+    public Task<SecretInfo> GetSecretAsync(string name, CancellationToken ct = default) =>
+        GetAsync<SecretInfo>($"api/secrets/{Uri.EscapeDataString(name)}", ct);
+
     private async Task<T> GetAsync<T>(string path, CancellationToken ct)
     {
         using var response = await _http.GetAsync(path, ct);

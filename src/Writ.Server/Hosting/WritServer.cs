@@ -12,6 +12,7 @@ using Writ.Server.Http;
 using Writ.Server.Keys;
 using Writ.Server.OAuth;
 using Writ.Server.PolicyApi;
+using Writ.Server.Secrets;
 using Writ.Server.Tasks;
 using Writ.Storage;
 
@@ -67,6 +68,7 @@ public static class WritServer
         s.AddSingleton<TokenEndpoint>();
         s.AddSingleton<TokenStatus>();
         s.AddSingleton<BoundTokenAuthenticator>();
+        s.AddSingleton<SecretVault>();
         s.AddSingleton<AuditCheckpointer>();
         s.AddHostedService(sp => sp.GetRequiredService<AuditCheckpointer>());
         s.AddHostedService<TaskExpiryService>();
@@ -81,6 +83,7 @@ public static class WritServer
         app.MapAudit();
         app.MapKeys();
         app.MapCredentials();
+        app.MapSecrets();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapFallback((HttpContext http) => Problems.Of(404, "request.not_found", $"no endpoint {http.Request.Method} {AgentEndpoints.Bounded(http.Request.Path.Value ?? "")}"));
 
