@@ -6,16 +6,16 @@ namespace Writ.Scanner.Detection;
 /// <summary>
 /// The prefilter: finds positions where some keyword may start. For every keyword its rarest three
 /// characters (the anchor: punctuation, digits and capitals beat common lower-case trigrams, so
-/// <c>client_secret</c> is anchored on <c>t_s</c>, not on the <c>cli</c> of every <c>client</c>) are hashed into a 2^20-bit table (128 KiB, stays in L2); the scan reads four characters at a time,
-/// masks to three, multiplies and tests one bit per position, and only a set bit costs a lookup.
+/// <c>client_secret</c> is anchored on <c>t_s</c>, not on the <c>cli</c> of every <c>client</c>) index a 2^21-bit table (256 KiB) by their low 7 bits each; the scan keeps that key rolling over the
+/// text and tests one bit per position, and only a set bit costs a dictionary lookup.
 /// <see cref="System.Buffers.SearchValues{T}"/> was measured first: with the ~600 keyword spellings it
 /// falls back to Aho-Corasick at ~20 Mchar/s on the 2-core test box, and Teddy is only used up to a few
 /// dozen values (see docs/scanner.md, "Performance").
 /// </summary>
 internal sealed class KeywordIndex<T> where T : class
 {
-    private const int Bits = 20;
-    private readonly ulong[] _table = new ulong[(1 << Bits) / 64];
+    private const uint RollingMask = (1u << 21) - 1;
+    private readonly ulong[] _rolling = new ulong[(1 << 21) / 64];
     private readonly Dictionary<ulong, (string Keyword, int Offset, T Value)[]> _byPrefix;
 
     public KeywordIndex(IEnumerable<(string Keyword, T Value)> entries)
@@ -24,7 +24,11 @@ internal sealed class KeywordIndex<T> where T : class
         if (list.Count != entries.Count()) throw new ArgumentException("keywords must have at least three characters");
         _byPrefix = list.Select(e => (e.Keyword, Offset: AnchorOffset(e.Keyword), e.Value))
             .GroupBy(e => Prefix(e.Keyword.AsSpan(e.Offset))).ToDictionary(g => g.Key, g => g.ToArray());
-        foreach (var p in _byPrefix.Keys) { var h = Hash(p); _table[h >> 6] |= 1UL << (int)h; }
+        foreach (var p in _byPrefix.Keys)
+        {
+            var key = (uint)(((p & 0x7F) << 14) | (((p >> 16) & 0x7F) << 7) | ((p >> 32) & 0x7F));
+            _rolling[key >> 6] |= 1UL << (int)key;
+        }
     }
 
     public int Count => _byPrefix.Values.Sum(v => v.Length);
@@ -54,24 +58,26 @@ internal sealed class KeywordIndex<T> where T : class
 
     private static ulong Prefix(ReadOnlySpan<char> s) => s[0] | ((ulong)s[1] << 16) | ((ulong)s[2] << 32);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Hash(ulong three) => (uint)((three * 0x9E3779B97F4A7C15UL) >> (64 - Bits));
-
     /// <summary>The next position at or after <paramref name="from"/> holding some keyword's anchor, or -1.</summary>
+    /// <remarks>
+    /// A rolling 21-bit key (the low 7 bits of three consecutive characters) indexes a bit table directly, so
+    /// each position costs a shift, an or, a load and a test; a set bit is confirmed against the exact anchors.
+    /// Non-ASCII characters alias onto ASCII keys, which only costs a confirmation.
+    /// </remarks>
     public int Next(ReadOnlySpan<char> text, int from)
     {
-        var table = _table;
-        ref var start = ref MemoryMarshal.GetReference(text);
-        var lastWide = text.Length - 4;   // last position where 4 chars can be read at once
-        var i = from;
-        for (; i <= lastWide; i++)
+        var table = _rolling;
+        var n = text.Length;
+        if (n - from < 3) return -1;
+        ref var t = ref MemoryMarshal.GetReference(text);
+        var key = ((uint)(Unsafe.Add(ref t, from) & 0x7F) << 7) | (uint)(Unsafe.Add(ref t, from + 1) & 0x7F);
+        for (var i = from; i + 2 < n; i++)
         {
-            var v = Unsafe.ReadUnaligned<ulong>(ref Unsafe.As<char, byte>(ref Unsafe.Add(ref start, i))) & 0xFFFF_FFFF_FFFFUL;
-            var h = Hash(v);
-            if ((table[h >> 6] & (1UL << (int)h)) != 0 && _byPrefix.ContainsKey(v)) return i;
+            key = ((key << 7) | (uint)(Unsafe.Add(ref t, i + 2) & 0x7F)) & RollingMask;
+            if ((Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(table), (int)(key >> 6)) & (1UL << (int)key)) != 0
+                && _byPrefix.ContainsKey(Prefix(text[i..])))
+                return i;
         }
-        for (; i <= text.Length - 3; i++)
-            if (_byPrefix.ContainsKey(Prefix(text[i..]))) return i;
         return -1;
     }
 
