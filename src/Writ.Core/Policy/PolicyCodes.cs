@@ -30,6 +30,11 @@ public static class PolicyCodes
     public const string BackupSelf = "policy.backup_self";
     public const string ResourceNotInEnvironment = "policy.resource_not_in_environment";
     public const string BackupConflict = "policy.backup_conflict";
+    public const string InvalidUpstream = "policy.invalid_upstream";
+    public const string InvalidCredential = "policy.invalid_credential";
+    public const string InvalidRoute = "policy.invalid_route";
+    public const string InvalidLimit = "policy.invalid_limit";
+    public const string InvalidAccount = "policy.invalid_account";
 
     // ---- evaluation decisions (ResourceNotInEnvironment, UnknownResource and UnknownAction are shared) ----
     public const string Allow = "policy.allow";

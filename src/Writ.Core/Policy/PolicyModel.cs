@@ -60,9 +60,14 @@ public sealed record ResourceDef(
 /// <summary>
 /// The per-environment part of a resource. <see cref="Settings"/> keeps every key written under the
 /// environment as raw values (string, null, <c>List&lt;object?&gt;</c> or <c>Dictionary&lt;string, object?&gt;</c>)
-/// so that later features (upstream endpoint, injected credential) can read them without a format change.
+/// so that later features can read them without a format change. The gateway keys (<c>upstream</c>,
+/// <c>credential</c>, <c>routes</c>, <c>limits</c>, <c>account</c>) are validated with positions and compiled into
+/// <see cref="Gateway"/>; it is null when the resource has no upstream in this environment.
 /// </summary>
-public sealed record ResourceEnvironmentDef(string Environment, IReadOnlyDictionary<string, object?> Settings);
+public sealed record ResourceEnvironmentDef(string Environment, IReadOnlyDictionary<string, object?> Settings)
+{
+    public GatewayTarget? Gateway { get; init; }
+}
 
 /// <summary>
 /// A named set of permissions. <see cref="Preapproved"/> lists the write/delete/admin actions that need no

@@ -9,10 +9,13 @@ internal sealed class EnvironmentDecl(Located name)
     public string? Description { get; set; }
 }
 
-internal sealed class ResourceEnvironmentDecl(Located name, IReadOnlyDictionary<string, object?> settings)
+internal sealed class ResourceEnvironmentDecl(Located name, IReadOnlyDictionary<string, object?> settings, YMapping? settingsNode = null)
 {
     public Located Name { get; } = name;
     public IReadOnlyDictionary<string, object?> Settings { get; } = settings;
+
+    /// <summary>The settings as written, so the gateway keys can be validated with positions.</summary>
+    public YMapping? SettingsNode { get; } = settingsNode;
 }
 
 internal sealed class ResourceDecl(Located name)
@@ -159,9 +162,10 @@ internal sealed class PolicyReader(List<PolicyDiagnostic> diagnostics)
             }
             seen[key.Value] = key.Pos;
             IReadOnlyDictionary<string, object?> settings = EmptySettings;
-            if (Map(value, $"settings of {res.Name.Value} in {key.Value}", allowNull: true) is { } settingsMap)
+            var settingsMap = Map(value, $"settings of {res.Name.Value} in {key.Value}", allowNull: true);
+            if (settingsMap is not null)
                 settings = (IReadOnlyDictionary<string, object?>)Raw(settingsMap)!;
-            res.Environments.Add(new ResourceEnvironmentDecl(key, settings));
+            res.Environments.Add(new ResourceEnvironmentDecl(key, settings, settingsMap));
         }
     }
 

@@ -71,7 +71,10 @@ internal sealed class PolicyValidator(List<PolicyDiagnostic> diagnostics)
         {
             if (!_environments.ContainsKey(env.Name.Value))
                 Report(PolicyCodes.UnknownEnvironment, env.Name.Pos, $"resource {res.Name.Value} names environment {env.Name.Value}, which is not declared{Hint(env.Name.Value, _environments.Keys)}");
-            envs.TryAdd(env.Name.Value, new ResourceEnvironmentDef(env.Name.Value, env.Settings));
+            var gateway = env.SettingsNode is { } node
+                ? new GatewaySettingsReader(diagnostics).Read(res.Name.Value, env.Name.Value, res.Actions.Select(a => a.Value).ToHashSet(StringComparer.Ordinal), node)
+                : null;
+            envs.TryAdd(env.Name.Value, new ResourceEnvironmentDef(env.Name.Value, env.Settings) { Gateway = gateway });
         }
 
         if (res.Backup is { } backup)
