@@ -153,6 +153,26 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetKeyHolder_ReturnsKeyAgentAndOnlyTheAgentsOwnTask()
+    {
+        await Store.Agents.UpsertAsync([NewAgent("bot@staging", "reader"), NewAgent("other@staging")], Ct);
+        Assert.True((await Store.Agents.EnrollAsync(await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15)), "jkt-1", "{}", T0, Ct)).IsSuccess);
+        await Store.Tasks.CreateAsync(NewTask("task_mine", "bot@staging", TimeSpan.FromHours(1)), Ct);
+        await Store.Tasks.CreateAsync(NewTask("task_theirs", "other@staging", TimeSpan.FromHours(1)), Ct);
+
+        var mine = await Store.Agents.GetKeyHolderAsync("jkt-1", "task_mine", Ct);
+        Assert.NotNull(mine);
+        Assert.Equal("jkt-1", mine.Key.Thumbprint);
+        Assert.Equal(("bot@staging", AgentStatuses.Active, "alice@example.com"), (mine.Agent.Id, mine.Agent.Status, mine.Agent.Owner));
+        Assert.Equal(["reader"], mine.Agent.Roles);
+        Assert.Equal(await Store.Tasks.GetAsync("task_mine", Ct), mine.Task);
+
+        Assert.Null((await Store.Agents.GetKeyHolderAsync("jkt-1", "task_theirs", Ct))!.Task);
+        Assert.Null((await Store.Agents.GetKeyHolderAsync("jkt-1", null, Ct))!.Task);
+        Assert.Null(await Store.Agents.GetKeyHolderAsync("jkt-unknown", "task_mine", Ct));
+    }
+
+    [Fact]
     public async Task Enroll_ExpiredCode_FailsAndWritesNothing()
     {
         await Store.Agents.UpsertAsync([NewAgent("bot@staging")], Ct);

@@ -36,8 +36,18 @@ public interface IAgentStore
 
     Task<AgentKey?> GetKeyAsync(string thumbprint, CancellationToken ct);
 
+    /// <summary>
+    /// The enrolled key with its agent and, when <paramref name="taskId"/> names one of that agent's tasks, the
+    /// task — in one read, because every credential request needs all three on its hot path.
+    /// Null when the key is not enrolled.
+    /// </summary>
+    Task<KeyHolder?> GetKeyHolderAsync(string thumbprint, string? taskId, CancellationToken ct);
+
     Task<IReadOnlyList<AgentKey>> ListKeysAsync(string agentId, CancellationToken ct);
 }
+
+/// <summary>An enrolled key, the agent that holds it, and one of the agent's tasks if one was asked for.</summary>
+public sealed record KeyHolder(AgentKey Key, Agent Agent, WorkTask? Task);
 
 public interface ITaskStore
 {

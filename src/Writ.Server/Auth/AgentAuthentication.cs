@@ -24,21 +24,24 @@ internal sealed class AgentAuthenticator(IWritStore store, DpopProofValidator pr
     {
         var proof = proofs.Validate(DpopHeader.Of(http.Request), http.Request.Method, server.UrlOf(http.Request.Path), accessToken);
         if (!proof.IsSuccess) return proof.Error!;
-        return await ResolveAgentAsync(proof.Value.Jkt, http.RequestAborted);
+        return await ResolveAgentAsync(proof.Value.Jkt, null, http.RequestAborted);
     }
 
-    /// <summary>The active agent that enrolled the key with thumbprint <paramref name="jkt"/>.</summary>
-    public async Task<Result<AgentCaller>> ResolveAgentAsync(string jkt, CancellationToken ct)
+    /// <summary>
+    /// The active agent that enrolled the key with thumbprint <paramref name="jkt"/>, with its task
+    /// <paramref name="taskId"/> if it has one by that id — one store read, fresh on every request, so a
+    /// suspension or a closed task takes effect at once.
+    /// </summary>
+    public async Task<Result<AgentCaller>> ResolveAgentAsync(string jkt, string? taskId, CancellationToken ct)
     {
-        var key = await store.Agents.GetKeyAsync(jkt, ct);
-        if (key is null || key.RevokedAt is not null)
+        var holder = await store.Agents.GetKeyHolderAsync(jkt, taskId, ct);
+        if (holder is null || holder.Key.RevokedAt is not null)
             return new Error("auth.unknown_key", "the proof's key is not enrolled with Writ (run `writ enroll`)");
-        var agent = await store.Agents.GetAsync(key.AgentId, ct);
-        if (agent is null) return new Error("auth.unknown_key", "the proof's key is not enrolled with Writ (run `writ enroll`)");
+        var agent = holder.Agent;
         if (agent.Status != AgentStatuses.Active)
             return new Error("agent.not_active", $"{agent.Id} is {agent.Status} and gets nothing");
         await TouchAsync(agent.Id, ct);
-        return new AgentCaller(agent, jkt);
+        return new AgentCaller(agent, jkt, holder.Task);
     }
 
     private async Task TouchAsync(string agentId, CancellationToken ct)

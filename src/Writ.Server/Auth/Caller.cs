@@ -14,8 +14,11 @@ internal sealed record Caller(string ActorKind, string ActorId)
     public void AttachTo(HttpContext context) => context.Items[ItemKey] = this;
 }
 
-/// <summary>An authenticated agent: its inventory entry and the enrolled key that signed the request's proof.</summary>
-internal sealed record AgentCaller(Agent Agent, string KeyThumbprint)
+/// <summary>
+/// An authenticated agent: its inventory entry, the enrolled key that signed the request's proof, and the
+/// task the request names when it named one of the agent's own.
+/// </summary>
+internal sealed record AgentCaller(Agent Agent, string KeyThumbprint, Core.Tasks.WorkTask? Task = null)
 {
     private const string ItemKey = "writ.agent";
 

@@ -25,7 +25,6 @@ namespace Writ.Server.OAuth;
 /// parsing is audited before the response leaves (invariant 7).
 /// </summary>
 internal sealed class TokenEndpoint(
-    IWritStore store,
     PolicyHolder policy,
     AgentAuthenticator agents,
     DpopProofValidator proofs,
@@ -57,7 +56,7 @@ internal sealed class TokenEndpoint(
         if (!proof.IsSuccess)
             return await RefuseUnauthenticatedAsync(request, "invalid_dpop_proof", proof.Error!, started, ct);
 
-        var caller = await agents.ResolveAgentAsync(proof.Value.Jkt, ct);
+        var caller = await agents.ResolveAgentAsync(proof.Value.Jkt, request.TaskId, ct);
         if (!caller.IsSuccess)
             return await RefuseUnauthenticatedAsync(request, "invalid_client", caller.Error!, started, ct, status: 401);
         var agent = caller.Value.Agent;
@@ -73,7 +72,7 @@ internal sealed class TokenEndpoint(
         }
 
         // 2. Validate what is asked.
-        var ask = await ValidateAsync(request, agent, ct);
+        var ask = Validate(request, agent, caller.Value.Task);
         if (!ask.IsSuccess)
         {
             await AuditAsync(agent, ask.Error!, request, null, started, ct);
@@ -150,8 +149,8 @@ internal sealed class TokenEndpoint(
         return result.IsSuccess ? null : result.Error;
     }
 
-    private async Task<Result<(WorkTask Task, string Resource, IReadOnlyList<string> Actions, string Environment, TimeSpan? Ttl)>> ValidateAsync(
-        TokenRequest request, Agent agent, CancellationToken ct)
+    private Result<(WorkTask Task, string Resource, IReadOnlyList<string> Actions, string Environment, TimeSpan? Ttl)> Validate(
+        TokenRequest request, Agent agent, WorkTask? task)
     {
         if (request.Scope is null) return new Error("scope.missing", "name what the credential is for: scope=resource:action (e.g. crm:read)");
         var parsed = Scopes.Parse(request.Scope);
@@ -173,7 +172,6 @@ internal sealed class TokenEndpoint(
             return new Error("request.invalid_target", "target must be at most 512 printable characters");
 
         if (request.TaskId is null) return new Error("task.required", "every credential belongs to a task: open one first (writ task start) and send task_id");
-        var task = await store.Tasks.GetAsync(request.TaskId, ct);
         if (task is null || task.AgentId != agent.Id) return new Error("task.not_found", $"no task {Truncate(request.TaskId)} belongs to {agent.Id}");
         if (!task.IsOpenAt(clock.GetUtcNow())) return new Error("task.not_open", $"task {task.Id} is {(task.Status == TaskStatuses.Open ? "expired" : task.Status)}: open a new task");
 

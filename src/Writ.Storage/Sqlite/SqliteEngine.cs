@@ -68,8 +68,9 @@ internal sealed class SqliteEngine : Engine
         var connection = new SqliteConnection(_connectionString);
         try
         {
+            // No per-open PRAGMA: readers in WAL mode are rarely busy, and Microsoft.Data.Sqlite retries
+            // SQLITE_BUSY itself until the command timeout (DefaultTimeout). One statement less per read.
             await connection.OpenAsync(ct).ConfigureAwait(false);
-            await ExecAsync(connection, $"PRAGMA busy_timeout = {BusyTimeoutMs};", ct).ConfigureAwait(false);
             return connection;
         }
         catch

@@ -119,6 +119,24 @@ internal sealed class AgentStore(Engine engine) : IAgentStore
         return row?.ToKey();
     }
 
+    public async Task<KeyHolder?> GetKeyHolderAsync(string thumbprint, string? taskId, CancellationToken ct)
+    {
+        await using var c = await engine.OpenReadAsync(ct).ConfigureAwait(false);
+        var rows = await c.QueryAsync<KeyRow, AgentRow, TaskStore.TaskRow?, KeyHolder>(new CommandDefinition(
+            "SELECT k.thumbprint AS Thumbprint, k.agent_id AS AgentId, k.public_jwk AS PublicJwk, k.created_at AS CreatedAt, k.revoked_at AS RevokedAt, " +
+            "a.id AS Id, a.kind AS Kind, a.owner AS Owner, a.roles AS Roles, a.description AS Description, a.status AS Status, " +
+            "a.created_at AS CreatedAt, a.last_seen_at AS LastSeenAt, " +
+            "t.id AS Id, t.agent_id AS AgentId, t.purpose AS Purpose, t.ticket AS Ticket, t.on_behalf_of AS OnBehalfOf, t.status AS Status, " +
+            "t.created_at AS CreatedAt, t.expires_at AS ExpiresAt, t.closed_at AS ClosedAt " +
+            "FROM agent_keys k JOIN agents a ON a.id = k.agent_id " +
+            "LEFT JOIN tasks t ON t.id = @taskId AND t.agent_id = k.agent_id " +
+            "WHERE k.thumbprint = @thumbprint",
+            new { thumbprint, taskId }, cancellationToken: ct),
+            (key, agent, task) => new KeyHolder(key.ToKey(), agent.ToAgent(), task?.ToTask()),
+            splitOn: "Id,Id").ConfigureAwait(false);
+        return rows.FirstOrDefault();
+    }
+
     public async Task<IReadOnlyList<AgentKey>> ListKeysAsync(string agentId, CancellationToken ct)
     {
         await using var c = await engine.OpenReadAsync(ct).ConfigureAwait(false);

@@ -92,7 +92,7 @@ internal sealed class TaskStore(Engine engine) : ITaskStore
         return rows.Select(r => r.ToTask()).ToList();
     }
 
-    private sealed class TaskRow
+    internal sealed class TaskRow
     {
         public string Id { get; set; } = "";
         public string AgentId { get; set; } = "";
