@@ -75,7 +75,10 @@ public sealed class WritFixture : IAsyncDisposable
 
     public CapturedLogs Logs { get; } = new();
 
-    public static async Task<WritFixture> StartAsync(string? policy = null)
+    public static Task<WritFixture> StartAsync(string? policy = null) => StartAsync(policy, _ => { });
+
+    /// <summary>As <see cref="StartAsync(string?)"/>, with <paramref name="configure"/> run last on the builder (e.g. to replace a service).</summary>
+    public static async Task<WritFixture> StartAsync(string? policy, Action<WebApplicationBuilder> configure)
     {
         var dir = Path.Combine(Path.GetTempPath(), "writ-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -95,6 +98,7 @@ public sealed class WritFixture : IAsyncDisposable
             builder.WebHost.UseTestServer();
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
             builder.Logging.AddProvider(fixture.Logs);
+            configure(builder);
         });
         await fixture.App.StartAsync();
         var printed = fixture._out.ToString();

@@ -8,6 +8,7 @@ using Writ.Server.Agents;
 using Writ.Server.AuditApi;
 using Writ.Server.Auth;
 using Writ.Server.Credentials;
+using Writ.Server.Gateway;
 using Writ.Server.Http;
 using Writ.Server.Keys;
 using Writ.Server.OAuth;
@@ -69,6 +70,8 @@ public static class WritServer
         s.AddSingleton<TokenStatus>();
         s.AddSingleton<BoundTokenAuthenticator>();
         s.AddSingleton<SecretVault>();
+        s.AddSingleton(new GatewayOptions());
+        s.AddSingleton<UpstreamForwarder>();
         s.AddSingleton<AuditCheckpointer>();
         s.AddHostedService(sp => sp.GetRequiredService<AuditCheckpointer>());
         s.AddHostedService<TaskExpiryService>();
@@ -84,6 +87,7 @@ public static class WritServer
         app.MapKeys();
         app.MapCredentials();
         app.MapSecrets();
+        app.MapGateway();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapFallback((HttpContext http) => Problems.Of(404, "request.not_found", $"no endpoint {http.Request.Method} {AgentEndpoints.Bounded(http.Request.Path.Value ?? "")}"));
 

@@ -1,0 +1,309 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Writ.Core.Agents;
+using Writ.Core.Audit;
+using Writ.Core.Common;
+using Writ.Core.Policy;
+using Writ.Core.Tokens;
+using Writ.Server.Auth;
+using Writ.Server.Hosting;
+using Writ.Server.Http;
+using Writ.Server.Secrets;
+
+namespace Writ.Server.Gateway;
+
+/// <summary>
+/// The HTTP tool gateway, <c>/gw/{resource}/{path}</c>: the agent calls a tool with its DPoP-bound token and never
+/// holds the upstream secret (DESIGN flow step 4, invariants 2, 3, 4, 7). Every call goes through one sequential
+/// pipeline: path → headers → token and proof → resource in the token's environment → route → scope →
+/// restrictions → audit the decision → inject the credential → forward → scrub → audit the outcome.
+/// </summary>
+internal static partial class GatewayEndpoints
+{
+    public const string Prefix = "/gw/";
+
+    public static IEndpointRouteBuilder MapGateway(this IEndpointRouteBuilder app)
+    {
+        app.Map("/gw/{resource}", HandleAsync);
+        app.Map("/gw/{resource}/{**path}", HandleAsync);
+        return app;
+    }
+
+    /// <summary>The facts of one call, filled in as the checks pass, for its audit record.</summary>
+    private sealed class Call(string resource, string method)
+    {
+        public string Resource { get; } = resource;
+        public string Method { get; } = method;
+        public string? Path { get; set; }
+        public string? Query { get; set; }
+        public AccessTokenClaims? Claims { get; set; }
+        public string ActorKind { get; set; } = ActorKinds.Unknown;
+        public string? Action { get; set; }
+        public int? PolicyVersion { get; set; }
+    }
+
+    private static async Task HandleAsync(HttpContext http, string resource)
+    {
+        var sp = http.RequestServices;
+        var clock = sp.GetRequiredService<TimeProvider>();
+        var audit = sp.GetRequiredService<AuditLog>();
+        var started = clock.GetTimestamp();
+        var call = new Call(resource, http.Request.Method);
+
+        var decision = await CheckAsync(http, call, sp);
+        if (!decision.IsSuccess)
+        {
+            var e = decision.Error!;
+            await RecordAsync(audit, clock, call, Decisions.Deny, e.Code, null, 0, started, http.RequestAborted);
+            if (e.Code.StartsWith("auth.", StringComparison.Ordinal) || e.Code.StartsWith("token.", StringComparison.Ordinal) || e.Code.StartsWith("dpop.", StringComparison.Ordinal))
+                http.Response.Headers.WWWAuthenticate = "DPoP error=\"invalid_token\"";
+            await WriteProblemAsync(http, StatusOf(e.Code), e.Code, e.Message);
+            return;
+        }
+        await ForwardAsync(http, call, decision.Value, sp, clock, audit, started);
+    }
+
+    private sealed record Plan(GatewayTarget Target, RouteMatch Route, IReadOnlyList<string> Segments);
+
+    private static async Task<Result<Plan>> CheckAsync(HttpContext http, Call call, IServiceProvider sp)
+    {
+        // 1. The path, from the raw request target, decoded once; anything ambiguous is refused.
+        var raw = RawPath(http);
+        var prefix = Prefix + call.Resource;
+        if (raw is null || !raw.StartsWith(prefix, StringComparison.Ordinal) || (raw.Length > prefix.Length && raw[prefix.Length] != '/'))
+            return new Error("gateway.bad_path", "the resource name in the path must be written plainly");
+        var segments = GatewayPath.Parse(raw[prefix.Length..]);
+        if (!segments.IsSuccess) return segments.Error!;
+        call.Path = GatewayPath.Format(segments.Value);
+        call.Query = RedactQuery(http.Request.Query);
+
+        // 2. Headers that could frame or route the message differently upstream.
+        if (UpstreamForwarder.CheckRequestHeaders(http.Request) is { } bad) return new Error("gateway.bad_header", bad);
+
+        // 3. Token and proof: signature, expiry, audience = this resource, revocation, task open, agent active,
+        //    DPoP bound to cnf.jkt with htm/htu/ath, replay (RFC 9449 §7).
+        var claims = await sp.GetRequiredService<BoundTokenAuthenticator>().AuthenticateAsync(http, call.Resource);
+        if (!claims.IsSuccess) return claims.Error!;
+        var c = claims.Value;
+        call.Claims = c;
+        var agent = await sp.GetRequiredService<Core.Storage.IWritStore>().Agents.GetAsync(c.Subject, http.RequestAborted);
+        call.ActorKind = agent?.Kind ?? ActorKinds.Unknown;
+
+        // 4. The resource in the token's environment: a staging token only ever reaches the staging upstream (invariant 2).
+        var policy = sp.GetRequiredService<PolicyHolder>().Current;
+        call.PolicyVersion = policy?.Version;
+        if (policy is null || !policy.Model.Resources.TryGetValue(call.Resource, out var res))
+            return new Error("gateway.unknown_resource", $"no resource {call.Resource} in the policy in force");
+        if (!res.Environments.TryGetValue(c.Environment, out var env))
+            return new Error("gateway.environment_mismatch", $"{call.Resource} does not exist in {c.Environment}, the environment of this credential");
+        if (env.Gateway is not { } target)
+            return new Error("gateway.no_upstream", $"{call.Resource} has no upstream in {c.Environment}");
+
+        // 5. Route → action; anything unmapped is denied.
+        var match = target.Routes.Match(http.Request.Method, segments.Value);
+        if (match is null) return new Error("gateway.route_not_mapped", $"{http.Request.Method} {call.Path} is not a mapped route of {call.Resource}");
+        call.Action = match.Route.Action;
+
+        // 6. The action must be in the token's scope.
+        if (!c.HasScope(call.Resource + ":" + match.Route.Action))
+            return new Error("gateway.action_not_in_scope", $"this route is {call.Resource}:{match.Route.Action}, which the credential's scope does not include");
+
+        // 7. Restrictions carried by the token.
+        if (c.Restrictions.Contains(PolicyRestrictions.NoDelete)
+            && (HttpMethods.IsDelete(http.Request.Method) || PolicyActions.IsDeleteClass(match.Route.Action)))
+            return new Error("gateway.restricted", "the credential is restricted to no-delete");
+        if (c.Restrictions.Contains(PolicyRestrictions.NoBulk))
+        {
+            if (match.Route.Bulk) return new Error("gateway.restricted", "this route is marked bulk and the credential is restricted to no-bulk");
+            if (target.MaxBodyBytes is { } max)
+            {
+                if (http.Request.ContentLength is null && http.Request.Headers.TransferEncoding.Count > 0)
+                    return new Error("gateway.restricted", "under no-bulk the body must have a Content-Length");
+                if (http.Request.ContentLength > max)
+                    return new Error("gateway.restricted", $"under no-bulk the body may be at most {max} bytes");
+            }
+        }
+        if (c.Restrictions.Contains(PolicyRestrictions.NoCrossAccount))
+        {
+            var account = target.Account switch
+            {
+                { PathParam: { } p } => match.Parameters.GetValueOrDefault(p),
+                { QueryParam: { } q } => http.Request.Query.TryGetValue(q, out var v) && v.Count == 1 ? v[0] : null,
+                _ => null,
+            };
+            if (account is null) return new Error("gateway.account_unknown", "under no-cross-account the call must name its account as the policy says");
+            if (!AccountMatches(account, c.Target))
+                return new Error("gateway.cross_account", "the call names another account than the credential's target");
+        }
+        return new Plan(target, match, segments.Value);
+    }
+
+    /// <summary>The account must equal the token's target, or its last '/'-separated part (<c>customers/12345</c> → <c>12345</c>).</summary>
+    private static bool AccountMatches(string account, string? target)
+    {
+        if (string.IsNullOrEmpty(target)) return false;
+        var last = target[(target.LastIndexOf('/') + 1)..];
+        return string.Equals(account, target, StringComparison.Ordinal) || string.Equals(account, last, StringComparison.Ordinal);
+    }
+
+    private static async Task ForwardAsync(HttpContext http, Call call, Plan plan, IServiceProvider sp, TimeProvider clock, AuditLog audit, long started)
+    {
+        var forwarder = sp.GetRequiredService<UpstreamForwarder>();
+        var ct = http.RequestAborted;
+
+        // The credential, opened only now, only in memory.
+        string? secret = null;
+        if (plan.Target.Credential is { } credential)
+        {
+            var bytes = await sp.GetRequiredService<SecretVault>().OpenLatestAsync(credential.Secret, ct);
+            if (bytes is null)
+            {
+                await RecordAsync(audit, clock, call, Decisions.Deny, "gateway.secret_missing", null, 0, started, ct);
+                await WriteProblemAsync(http, 502, "gateway.secret_missing", $"the upstream credential of {call.Resource} is not stored (writ secret put {credential.Secret})");
+                return;
+            }
+            secret = Encoding.UTF8.GetString(bytes);
+            CryptographicOperations.ZeroMemory(bytes);
+        }
+        var (header, value, queryName) = plan.Target.Credential switch
+        {
+            HeaderInjection h => (h.Header, h.Render(secret!), (string?)null),
+            BasicInjection b => ("Authorization", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(b.Username + ":" + secret)), null),
+            QueryInjection q => (null, null, q.Parameter),
+            _ => ((string?)null, (string?)null, (string?)null),
+        };
+        var scrub = secret is null ? [] : new[] { value ?? "", secret, Uri.EscapeDataString(secret) }.Where(s => s.Length > 0).Distinct().OrderByDescending(s => s.Length).ToArray();
+
+        var targetUri = new Uri(plan.Target.Upstream.AbsoluteUri + GatewayPath.Format(plan.Segments)[1..] + Query(http.Request, queryName, secret));
+
+        // The decision is durable before anything leaves for the upstream (invariant 7).
+        await RecordAsync(audit, clock, call, Decisions.Allow, null, null, 0, started, ct, outcome: false);
+
+        using var request = forwarder.BuildRequest(http.Request, targetUri, header, value);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(forwarder.Options.UpstreamTimeout);
+        HttpResponseMessage upstream;
+        try
+        {
+            upstream = await forwarder.SendAsync(request, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            await RecordAsync(audit, clock, call, Decisions.Info, "gateway.upstream_timeout", null, 0, started, ct);
+            await WriteProblemAsync(http, 504, "gateway.upstream_timeout", $"{call.Resource} did not answer within {forwarder.Options.UpstreamTimeout.TotalSeconds:0} s");
+            return;
+        }
+        catch (HttpRequestException)
+        {
+            // The exception text can name the upstream host and port; the agent gets the code only.
+            await RecordAsync(audit, clock, call, Decisions.Info, "gateway.upstream_unreachable", null, 0, started, ct);
+            await WriteProblemAsync(http, 502, "gateway.upstream_unreachable", $"{call.Resource} could not be reached");
+            return;
+        }
+
+        using (upstream)
+        {
+            UpstreamForwarder.CopyResponseHeaders(upstream, http.Response, scrub);
+            if (UpstreamForwarder.IsScrubbable(upstream, forwarder.Options.MaxScrubbedBodyBytes))
+            {
+                var body = UpstreamForwarder.Scrub(await upstream.Content.ReadAsByteArrayAsync(timeout.Token), scrub);
+                await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, body.Length, started, ct);
+                http.Response.ContentLength = body.Length;
+                await http.Response.Body.WriteAsync(body, ct);
+            }
+            else
+            {
+                // Streamed without buffering the whole body. Unless the upstream compressed it anyway (the agent's
+                // Accept-Encoding is not forwarded), every chunk goes through the scrubber; the length may then change,
+                // so the response is sent chunked.
+                var scrubber = scrub.Length > 0 && upstream.Content.Headers.ContentEncoding.Count == 0 ? new StreamingScrubber(scrub) : null;
+                if (scrubber is null && upstream.Content.Headers.ContentLength is { } length) http.Response.ContentLength = length;
+                await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
+                var bytes = 0L;
+                var buffer = new byte[16 * 1024];
+                int read;
+                while ((read = await stream.ReadAsync(buffer, ct)) > 0)
+                {
+                    if (scrubber is null) await http.Response.Body.WriteAsync(buffer.AsMemory(0, read), ct);
+                    else await http.Response.Body.WriteAsync(scrubber.Push(buffer.AsSpan(0, read)), ct);
+                    bytes += read;
+                }
+                if (scrubber is not null) await http.Response.Body.WriteAsync(scrubber.Flush(), ct);
+                await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, bytes, started, ct);
+            }
+        }
+    }
+
+    /// <summary>The agent's query, with the injected parameter (if any) removed from it and then set by the gateway.</summary>
+    private static string Query(HttpRequest request, string? injected, string? secret)
+    {
+        var raw = request.QueryString.Value ?? "";
+        if (injected is null) return raw;
+        var pairs = request.Query.Where(q => !string.Equals(q.Key, injected, StringComparison.Ordinal))
+            .SelectMany(q => q.Value.Select(v => new KeyValuePair<string, string?>(q.Key, v)))
+            .Append(new KeyValuePair<string, string?>(injected, secret));
+        return QueryString.Create(pairs).Value ?? "";
+    }
+
+    /// <summary>Audit record of one gateway call: <c>gateway.call</c> for the decision, <c>gateway.result</c> for what the upstream answered.</summary>
+    private static Task RecordAsync(AuditLog audit, TimeProvider clock, Call call, string decision, string? reason, int? status, long bytes, long started, CancellationToken ct, bool outcome = true)
+    {
+        var c = call.Claims;
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("method", call.Method);
+            if (call.Path is not null) w.WriteString("path", call.Path);
+            if (!string.IsNullOrEmpty(call.Query)) w.WriteString("query", call.Query);
+            if (call.Action is not null) w.WriteString("route_action", call.Action);
+            if (status is { } s) w.WriteNumber("upstream_status", s);
+            if (outcome && decision != Decisions.Deny) w.WriteNumber("bytes", bytes);
+            w.WriteEndObject();
+        }
+        var action = outcome && decision != Decisions.Deny ? "gateway.result" : "gateway.call";
+        var scope = call.Action is null ? null : call.Resource + ":" + call.Action;
+        return audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), call.ActorKind, c?.Subject ?? "unknown", c?.OnBehalfOf, c?.TaskId, action,
+            call.Resource, c?.Environment, scope, c?.Target, decision, reason, call.PolicyVersion,
+            (long)clock.GetElapsedTime(started).TotalMicroseconds, Encoding.UTF8.GetString(buffer.ToArray())), null, ct);
+    }
+
+    [GeneratedRegex("(token|key|secret|pass|pwd|auth|sig|credential|session|code|jwt|bearer|cookie)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex SecretLooking();
+
+    /// <summary>The query for the audit: values of parameters whose names look secret are replaced; at most 512 characters.</summary>
+    private static string RedactQuery(IQueryCollection query)
+    {
+        if (query.Count == 0) return "";
+        var text = string.Join('&', query.SelectMany(q => q.Value.Select(v =>
+            Uri.EscapeDataString(q.Key) + "=" + (SecretLooking().IsMatch(q.Key) ? "[redacted]" : Uri.EscapeDataString(v ?? "")))));
+        return text.Length > 512 ? text[..512] + "…" : text;
+    }
+
+    private static string? RawPath(HttpContext http)
+    {
+        var target = http.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(target) || target[0] != '/') target = (http.Request.PathBase + http.Request.Path).ToUriComponent();
+        var q = target.IndexOf('?');
+        return q >= 0 ? target[..q] : target;
+    }
+
+    private static int StatusOf(string code) => code switch
+    {
+        "gateway.bad_path" or "gateway.bad_header" => 400,
+        "gateway.unknown_resource" or "gateway.no_upstream" => 404,
+        _ when code.StartsWith("gateway.", StringComparison.Ordinal) => 403,
+        _ when code.StartsWith("token.", StringComparison.Ordinal) || code.StartsWith("auth.", StringComparison.Ordinal) || code.StartsWith("dpop.", StringComparison.Ordinal) => 401,
+        _ => Problems.StatusOf(code),
+    };
+
+    private static Task WriteProblemAsync(HttpContext http, int status, string code, string detail)
+    {
+        if (http.Response.HasStarted) return Task.CompletedTask;
+        return Problems.WriteAsync(http, status, code, detail);
+    }
+}

@@ -1,0 +1,506 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Writ.Client.Http;
+using Writ.Server.Gateway;
+
+namespace Writ.Server.Tests.Gateway;
+
+/// <summary>
+/// The HTTP tool gateway against a real upstream that records what it receives: the agent never sees the upstream
+/// secret, environments stay apart, unmapped routes and path tricks go nowhere, restrictions hold, every call is audited.
+/// </summary>
+public sealed class GatewayTests : IAsyncLifetime
+{
+    private const string StagingSecret = "sk_staging_PLANTED_9d2f71c0a4";
+    private const string ProductionSecret = "sk_production_PLANTED_44be01";
+
+    private RecordingUpstream _upstream = null!;
+    private WritFixture _writ = null!;
+
+    private static string Policy(string upstream) => $$"""
+        environments: { staging: {}, production: {} }
+        resources:
+          crm:
+            actions: [read, write, delete]
+            environments:
+              staging:
+                upstream: {{upstream}}/staging/
+                credential: { secret: crm-staging, inject: { header: Authorization, template: "Bearer {secret}" } }
+                routes:
+                  - { method: GET, path: "/customers/{account}", action: read }
+                  - { method: POST, path: "/customers/{account}/search", action: read }
+                  - { method: POST, path: "/customers/{account}/notes", action: write }
+                  - { method: DELETE, path: "/customers/{account}/cache", action: read }
+                  - { method: GET, path: "/customers/export", action: read, bulk: true }
+                  - { method: GET, path: "/customers/{account}/echo-auth", action: read }
+                  - { method: GET, path: "/customers/{account}/slow", action: read }
+                  - { method: GET, path: "/customers/{account}/redirect", action: read }
+                  - { method: GET, path: "/customers/{account}/big", action: read }
+                limits: { max_body_bytes: 1024 }
+                account: { path_param: account }
+              production:
+                upstream: {{upstream}}/production/
+                credential: { secret: crm-production, inject: { header: Authorization, template: "Bearer {secret}" } }
+                routes:
+                  - { method: GET, path: "/customers/{account}", action: read }
+                account: { path_param: account }
+          down:
+            actions: [read]
+            environments:
+              staging:
+                upstream: http://127.0.0.1:1/
+                routes:
+                  - { method: GET, path: "/**", action: read }
+                account: { query: account }
+              production:
+                upstream: http://127.0.0.1:1/
+        roles:
+          crm-reader:
+            permissions: { crm: [read], down: [read] }
+            restrictions: [no-delete, no-bulk, no-cross-account]
+          crm-writer:
+            permissions: { crm: [read, write] }
+            preapproved: { crm: [write] }
+        agents:
+          reader@staging: { kind: ai-agent, owner: sam@example.com, roles: [crm-reader] }
+          reader@production: { kind: ai-agent, owner: sam@example.com, roles: [crm-reader] }
+          writer@staging: { kind: ai-agent, owner: dana@example.com, roles: [crm-writer] }
+        """;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await RecordingUpstream.StartAsync();
+        _writ = await WritFixture.StartAsync(Policy(_upstream.BaseUrl),
+            b => b.Services.AddSingleton(new GatewayOptions { UpstreamTimeout = TimeSpan.FromSeconds(1) }));
+        await _writ.Admin().PutSecretAsync("crm-staging", StagingSecret);
+        await _writ.Admin().PutSecretAsync("crm-production", ProductionSecret);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _writ.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    private sealed record Session(TestAgent Agent, string TaskId, Credential Credential);
+
+    private async Task<Session> StartAsync(string agentId = "reader@staging", string scope = "crm:read", string? target = "customers/12345")
+    {
+        var agent = await _writ.EnrollAsync(agentId);
+        var task = await agent.Client.StartTaskAsync("gateway test", onBehalfOf: "sam@example.com");
+        var credential = await agent.Client.GetCredentialAsync(scope, task.Id, target);
+        return new Session(agent, task.Id, credential);
+    }
+
+    private static HttpRequestMessage Request(HttpMethod method, string pathAndQuery, HttpContent? content = null) =>
+        new(method, new Uri(WritFixture.Issuer + pathAndQuery)) { Content = content };
+
+    private async Task<HttpResponseMessage> CallAsync(Session s, HttpMethod method, string pathAndQuery, HttpContent? content = null, Action<HttpRequestMessage>? edit = null)
+    {
+        using var request = Request(method, pathAndQuery, content);
+        s.Agent.Client.Authorize(request, s.Credential);
+        edit?.Invoke(request);
+        var response = await _writ.Http().SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        return response;
+    }
+
+    private static async Task<string?> CodeAsync(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.Content.Headers.ContentType?.MediaType != "application/problem+json") return null;
+        using var doc = JsonDocument.Parse(text);
+        return doc.RootElement.TryGetProperty("code", out var c) ? c.GetString() : null;
+    }
+
+    private async Task AssertRefusedAsync(HttpResponseMessage response, int status, string code)
+    {
+        Assert.Equal(code, await CodeAsync(response));
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Empty(_upstream.Received);
+    }
+
+    // ---------- the happy path ----------
+
+    [Fact]
+    public async Task Call_MappedRoute_ForwardsWithInjectedCredentialAndNoAgentCredentials()
+    {
+        var s = await StartAsync();
+
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345?fields=name", edit: r =>
+        {
+            r.Headers.Add("Cookie", "agent-cookie=1");
+            r.Headers.Add("X-Request-Id", "abc");
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("\"ok\":true", await response.Content.ReadAsStringAsync());
+        var got = Assert.Single(_upstream.Received);
+        Assert.Equal("/staging/customers/12345?fields=name", got.RawTarget);
+        Assert.Equal("Bearer " + StagingSecret, got.Header("Authorization"));
+        Assert.Null(got.Header("DPoP"));
+        Assert.Null(got.Header("Cookie"));
+        Assert.Equal("abc", got.Header("X-Request-Id"));
+        Assert.False(response.Headers.Contains("Set-Cookie"));
+        Assert.False(response.Headers.Contains("Keep-Alive"));
+    }
+
+    [Fact]
+    public async Task Call_PostBody_IsStreamedToUpstreamIntact()
+    {
+        var s = await StartAsync();
+        var body = new string('x', 700);
+
+        var response = await CallAsync(s, HttpMethod.Post, "/gw/crm/customers/12345/search", new StringContent(body, Encoding.UTF8, "text/plain"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var got = Assert.Single(_upstream.Received);
+        Assert.Equal(body, Encoding.UTF8.GetString(got.Body));
+        Assert.Equal("text/plain; charset=utf-8", got.Header("Content-Type"));
+    }
+
+    [Fact]
+    public async Task Call_LargeResponse_IsStreamedBack()
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345/big");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1024 * 1024, (await response.Content.ReadAsByteArrayAsync()).Length);
+    }
+
+    // ---------- environments and tokens ----------
+
+    [Fact]
+    public async Task StagingToken_NeverReachesProductionUpstream()
+    {
+        var staging = await StartAsync();
+        var production = await StartAsync("reader@production");
+
+        await CallAsync(staging, HttpMethod.Get, "/gw/crm/customers/12345");
+        await CallAsync(production, HttpMethod.Get, "/gw/crm/customers/12345");
+
+        var received = _upstream.Received.ToArray();
+        Assert.Equal(["/staging/customers/12345", "/production/customers/12345"], received.Select(r => r.RawTarget));
+        Assert.Equal("Bearer " + StagingSecret, received[0].Header("Authorization"));
+        Assert.Equal("Bearer " + ProductionSecret, received[1].Header("Authorization"));
+    }
+
+    [Fact]
+    public async Task Token_ForAnotherResource_IsRefused()
+    {
+        var s = await StartAsync(scope: "down:read", target: "customers/12345");
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345");
+        await AssertRefusedAsync(response, 401, "token.wrong_audience");
+    }
+
+    [Fact]
+    public async Task Call_WithoutToken_IsRefused()
+    {
+        using var request = Request(HttpMethod.Get, "/gw/crm/customers/12345");
+        var response = await _writ.Http().SendAsync(request);
+        await AssertRefusedAsync(response, 401, "auth.missing");
+    }
+
+    [Fact]
+    public async Task DpopProof_Replayed_IsRefused()
+    {
+        var s = await StartAsync();
+        using var first = new HttpRequestMessage(HttpMethod.Get, WritFixture.Issuer + "/gw/crm/customers/12345");
+        s.Agent.Client.Authorize(first, s.Credential);
+        using var replay = new HttpRequestMessage(HttpMethod.Get, WritFixture.Issuer + "/gw/crm/customers/12345");
+        replay.Headers.Authorization = first.Headers.Authorization;
+        replay.Headers.Add("DPoP", first.Headers.GetValues("DPoP"));
+
+        Assert.Equal(HttpStatusCode.OK, (await _writ.Http().SendAsync(first)).StatusCode);
+        var response = await _writ.Http().SendAsync(replay);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("dpop.replayed", await CodeAsync(response));
+        Assert.Single(_upstream.Received);
+    }
+
+    [Fact]
+    public async Task TokenWithoutProof_IsRefused()
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345", edit: r => r.Headers.Remove("DPoP"));
+        await AssertRefusedAsync(response, 401, "dpop.missing");
+    }
+
+    [Fact]
+    public async Task Task_Completed_RefusesTheNextCall()
+    {
+        var s = await StartAsync();
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345")).StatusCode);
+
+        await s.Agent.Client.CompleteTaskAsync(s.TaskId);
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains(await CodeAsync(response), new[] { "token.revoked", "token.task_closed" });
+        Assert.Single(_upstream.Received);
+    }
+
+    [Fact]
+    public async Task Credential_Revoked_RefusesTheNextCall()
+    {
+        var s = await StartAsync();
+        var jti = (await _writ.Admin().GetAgentAsync("reader@staging")).ActiveCredentials.Single().Jti;
+        await _writ.Admin().RevokeCredentialAsync(jti);
+
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345");
+
+        await AssertRefusedAsync(response, 401, "token.revoked");
+    }
+
+    // ---------- routes and restrictions ----------
+
+    [Fact]
+    public async Task Route_Unmapped_IsRefused()
+    {
+        var s = await StartAsync();
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/admin/users"), 403, "gateway.route_not_mapped");
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Put, "/gw/crm/customers/12345"), 403, "gateway.route_not_mapped");
+    }
+
+    [Fact]
+    public async Task Delete_UnderNoDelete_IsRefusedEvenWhenTheRouteSaysRead()
+    {
+        var s = await StartAsync();
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Delete, "/gw/crm/customers/12345/cache"), 403, "gateway.restricted");
+    }
+
+    [Fact]
+    public async Task Action_NotInScope_IsRefused()
+    {
+        var s = await StartAsync();
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Post, "/gw/crm/customers/12345/notes", new StringContent("{}", Encoding.UTF8, "application/json")),
+            403, "gateway.action_not_in_scope");
+    }
+
+    [Fact]
+    public async Task BulkRoute_UnderNoBulk_IsRefused()
+    {
+        var s = await StartAsync();
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/export"), 403, "gateway.restricted");
+    }
+
+    [Fact]
+    public async Task OversizeBody_UnderNoBulk_IsRefused()
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Post, "/gw/crm/customers/12345/search", new StringContent(new string('x', 2000)));
+        await AssertRefusedAsync(response, 403, "gateway.restricted");
+    }
+
+    [Fact]
+    public async Task OtherAccount_UnderNoCrossAccount_IsRefused()
+    {
+        var s = await StartAsync();
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/99999"), 403, "gateway.cross_account");
+    }
+
+    [Fact]
+    public async Task Writer_WithoutRestrictions_ReachesOtherAccounts()
+    {
+        var s = await StartAsync("writer@staging", "crm:write", target: null);
+        var response = await CallAsync(s, HttpMethod.Post, "/gw/crm/customers/777/notes", new StringContent("{\"note\":\"hi\"}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/staging/customers/777/notes", Assert.Single(_upstream.Received).RawTarget);
+    }
+
+    // ---------- path tricks that survive a client library's URL canonicalisation (raw ones: GatewayWireTests) ----------
+
+    [Theory]
+    [InlineData("/gw/crm/customers%2F12345")]
+    [InlineData("/gw/crm/customers/%C0%AE%C0%AE/export")]
+    [InlineData("/gw/crm/customers/%252e%252e")]
+    [InlineData("/gw/crm/customers%5C12345")]
+    public async Task PathTrick_WithValidToken_IsRefusedAndReachesNothing(string path)
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, path);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("gateway.bad_path", await CodeAsync(response));
+        Assert.Empty(_upstream.Received);
+    }
+
+    // ---------- header smuggling (checked on the parsed request; Kestrel refuses most of these on the wire already) ----------
+
+    [Theory]
+    [InlineData("X-Evil", "a\r\nInjected: 1", "CR, LF or NUL")]
+    [InlineData("X-Evil", "a\0b", "CR, LF or NUL")]
+    [InlineData("Transfer-Encoding", "gzip, chunked", "chunked")]
+    public void RequestHeaders_Smuggling_AreRefused(string name, string value, string expected)
+    {
+        var http = new DefaultHttpContext();
+        http.Request.Headers[name] = value;
+        Assert.Contains(expected, UpstreamForwarder.CheckRequestHeaders(http.Request));
+    }
+
+    [Fact]
+    public void RequestHeaders_DuplicateHost_IsRefused()
+    {
+        var http = new DefaultHttpContext();
+        http.Request.Headers.Host = new Microsoft.Extensions.Primitives.StringValues(["a.example", "b.example"]);
+        Assert.Contains("Host", UpstreamForwarder.CheckRequestHeaders(http.Request));
+    }
+
+    [Fact]
+    public void RequestHeaders_ContentLengthWithTransferEncoding_IsRefused()
+    {
+        var http = new DefaultHttpContext();
+        http.Request.Headers.ContentLength = 5;
+        http.Request.Headers.TransferEncoding = "chunked";
+        Assert.Contains("both", UpstreamForwarder.CheckRequestHeaders(http.Request));
+        var twice = new DefaultHttpContext();
+        twice.Request.Headers["Content-Length"] = new Microsoft.Extensions.Primitives.StringValues(["5", "6"]);
+        Assert.Contains("Content-Length", UpstreamForwarder.CheckRequestHeaders(twice.Request));
+    }
+
+    [Fact]
+    public async Task HeaderWithCrLf_ThroughTheGateway_IsRefused()
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345", edit: r => r.Headers.TryAddWithoutValidation("X-Evil", "a\r\nInjected: 1"));
+        Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
+        Assert.All(_upstream.Received, r => Assert.Null(r.Header("Injected")));
+    }
+
+    [Fact]
+    public async Task ConnectionNamedHeaders_AreNotForwarded()
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345", edit: r =>
+        {
+            r.Headers.TryAddWithoutValidation("Connection", "X-Hop");
+            r.Headers.TryAddWithoutValidation("X-Hop", "secret-hop");
+            r.Headers.TryAddWithoutValidation("Proxy-Authorization", "Basic abc");
+        });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var got = Assert.Single(_upstream.Received);
+        Assert.Null(got.Header("X-Hop"));
+        Assert.Null(got.Header("Proxy-Authorization"));
+    }
+
+    // ---------- upstream failures ----------
+
+    [Fact]
+    public async Task Upstream_Down_Is502AndAudited()
+    {
+        var s = await StartAsync(scope: "down:read");
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/down/anything?account=12345");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("gateway.upstream_unreachable", await CodeAsync(response));
+        var entries = await _writ.Admin().SearchAuditAsync(resource: "down", limit: 50);
+        Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_unreachable");
+    }
+
+    [Fact]
+    public async Task Upstream_Slow_Is504AndAudited()
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345/slow");
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("gateway.upstream_timeout", await CodeAsync(response));
+        var entries = await _writ.Admin().SearchAuditAsync(resource: "crm", limit: 50);
+        Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_timeout");
+    }
+
+    [Fact]
+    public async Task Upstream_Redirect_IsNotFollowed()
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345/redirect");
+        Assert.Equal(HttpStatusCode.Found, response.StatusCode);
+        Assert.Single(_upstream.Received);
+    }
+
+    // ---------- audit and secrecy ----------
+
+    [Fact]
+    public async Task Call_IsAuditedWithDecisionAndOutcome_SecretQueryValuesRedacted()
+    {
+        var s = await StartAsync();
+        await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345?api_token=hunter2&page=2");
+        await CallAsync(s, HttpMethod.Get, "/gw/crm/admin");
+
+        var entries = (await _writ.Admin().SearchAuditAsync(resource: "crm", limit: 50)).Where(e => e.Action.StartsWith("gateway.", StringComparison.Ordinal)).ToList();
+        var decision = entries.Single(e => e.Action == "gateway.call" && e.Decision == "allow");
+        var outcome = entries.Single(e => e.Action == "gateway.result");
+        var denied = entries.Single(e => e.Decision == "deny");
+        Assert.Equal(("reader@staging", s.TaskId, "sam@example.com", "staging", "crm:read"), (decision.ActorId, decision.TaskId, decision.OnBehalfOf, decision.Environment, decision.Scope));
+        Assert.Contains("\"path\":\"/customers/12345\"", decision.Details);
+        Assert.Contains("api_token=[redacted]", decision.Details);
+        Assert.Contains("page=2", decision.Details);
+        Assert.Contains("\"upstream_status\":200", outcome.Details);
+        Assert.Equal("gateway.route_not_mapped", denied.Reason);
+        Assert.DoesNotContain("hunter2", string.Join("\n", entries.Select(e => e.Details)));
+    }
+
+    [Fact]
+    public async Task UpstreamSecret_NeverReachesTheAgentLogsAuditOrDatabase()
+    {
+        var s = await StartAsync();
+        var seen = new StringBuilder();
+        foreach (var path in new[] { "/gw/crm/customers/12345/echo-auth", "/gw/crm/customers/12345", "/gw/crm/customers/99999", "/gw/crm/customers/12345/slow" })
+        {
+            var response = await CallAsync(s, HttpMethod.Get, path);
+            seen.Append(response.StatusCode).Append(response.Headers).Append(response.Content.Headers).Append(await response.Content.ReadAsStringAsync());
+        }
+        Assert.Contains(_upstream.Received, r => r.Header("Authorization") == "Bearer " + StagingSecret); // the upstream did get it
+        Assert.Contains("[redacted]", seen.ToString());
+        await foreach (var line in _writ.Admin().ExportAuditAsync()) seen.Append(line);
+        seen.Append(string.Join('\n', _writ.Logs.Lines));
+        seen.Append(_writ.PrintedOutput);
+        seen.Append(await DumpDatabaseAsync());
+
+        var text = seen.ToString();
+        foreach (var secret in new[] { StagingSecret, ProductionSecret, Convert.ToBase64String(Encoding.UTF8.GetBytes(StagingSecret)) })
+            Assert.DoesNotContain(secret, text);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(7)]
+    [InlineData(1000)]
+    public void StreamingScrubber_FindsSecretSplitAcrossChunks(int chunkSize)
+    {
+        var body = Encoding.UTF8.GetBytes("head " + StagingSecret + " middle Bearer " + StagingSecret + " tail");
+        var scrubber = new StreamingScrubber(["Bearer " + StagingSecret, StagingSecret]);
+        var output = new List<byte>();
+        for (var i = 0; i < body.Length; i += chunkSize) output.AddRange(scrubber.Push(body.AsSpan(i, Math.Min(chunkSize, body.Length - i))));
+        output.AddRange(scrubber.Flush());
+        Assert.Equal("head [redacted] middle [redacted] tail", Encoding.UTF8.GetString(output.ToArray()));
+    }
+
+    private async Task<string> DumpDatabaseAsync()
+    {
+        var sb = new StringBuilder();
+        await using var db = new SqliteConnection($"Data Source={_writ.DatabasePath};Mode=ReadOnly;Pooling=False");
+        await db.OpenAsync();
+        var tables = new List<string>();
+        var list = db.CreateCommand();
+        list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
+        await using (var reader = await list.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
+        foreach (var table in tables)
+        {
+            var select = db.CreateCommand();
+            select.CommandText = $"SELECT * FROM \"{table}\"";
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                for (var i = 0; i < reader.FieldCount; i++)
+                    sb.Append(reader.GetValue(i) is byte[] bytes ? Convert.ToBase64String(bytes) + Encoding.UTF8.GetString(bytes) : reader.GetValue(i)?.ToString()).Append('\t');
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Writ.Server.Tests.Gateway;
+
+/// <summary>What the upstream received: raw request target, method, every header, the body.</summary>
+public sealed record ReceivedRequest(string Method, string RawTarget, IReadOnlyDictionary<string, string[]> Headers, byte[] Body)
+{
+    public string? Header(string name) => Headers.TryGetValue(name, out var v) ? string.Join(",", v) : null;
+}
+
+/// <summary>
+/// A real HTTP upstream (Kestrel on 127.0.0.1, a free port) that records every request it receives. Paths:
+/// <c>…/echo-auth</c> answers 401 repeating the Authorization it got in a header and the body (a leaky upstream);
+/// <c>…/slow</c> waits 10 s; <c>…/redirect</c> answers 302 to another host; <c>…/big</c> streams 1 MiB; anything
+/// else answers 200 JSON naming the path.
+/// </summary>
+public sealed class RecordingUpstream : IAsyncDisposable
+{
+    private WebApplication _app = null!;
+
+    public ConcurrentQueue<ReceivedRequest> Received { get; } = new();
+
+    public string BaseUrl { get; private set; } = "";
+
+    public static async Task<RecordingUpstream> StartAsync()
+    {
+        var upstream = new RecordingUpstream();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.Run(upstream.HandleAsync);
+        await app.StartAsync();
+        upstream._app = app;
+        upstream.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+        return upstream;
+    }
+
+    private async Task HandleAsync(HttpContext http)
+    {
+        using var body = new MemoryStream();
+        await http.Request.Body.CopyToAsync(body);
+        var raw = http.Features.Get<IHttpRequestFeature>()!.RawTarget;
+        Received.Enqueue(new ReceivedRequest(http.Request.Method, raw,
+            http.Request.Headers.ToDictionary(h => h.Key, h => h.Value.Select(v => v ?? "").ToArray(), StringComparer.OrdinalIgnoreCase), body.ToArray()));
+        var path = http.Request.Path.Value ?? "";
+        if (path.EndsWith("/echo-auth", StringComparison.Ordinal))
+        {
+            string auth = http.Request.Headers.Authorization.ToString();
+            http.Response.StatusCode = 401;
+            http.Response.Headers["X-Debug-Received"] = auth;
+            http.Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_token\", received=\"{auth}\"";
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync($$"""{"error":"bad token","you_sent":"{{auth}}","query":"{{http.Request.QueryString}}"}""");
+            return;
+        }
+        if (path.EndsWith("/slow", StringComparison.Ordinal))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(10), http.RequestAborted);
+            return;
+        }
+        if (path.EndsWith("/redirect", StringComparison.Ordinal))
+        {
+            http.Response.StatusCode = 302;
+            http.Response.Headers.Location = "http://attacker.example/steal";
+            return;
+        }
+        if (path.EndsWith("/big", StringComparison.Ordinal))
+        {
+            http.Response.ContentType = "application/octet-stream";
+            var chunk = new byte[64 * 1024];
+            for (var i = 0; i < 16; i++) await http.Response.Body.WriteAsync(chunk);
+            return;
+        }
+        http.Response.Headers["Keep-Alive"] = "timeout=5";
+        http.Response.Headers["Set-Cookie"] = "session=upstream-session";
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync($$"""{"ok":true,"method":"{{http.Request.Method}}","bytes":{{body.Length}}}""");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
