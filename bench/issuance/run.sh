@@ -5,7 +5,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 WORK="$(mktemp -d /tmp/writ-bench-issuance.XXXXXX)"
-. "$REPO/../shared/bench-peers/lib.sh"     # cd's into the peers folder; provides start/bench/summary
+. "${PEERS_DIR:-$REPO/../shared/bench-peers}/lib.sh"   # cd's into the peers folder; provides start/bench/summary
 need_apt wrk curl
 need_npm oidc-provider@9.13.3
 
