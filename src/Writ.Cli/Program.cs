@@ -16,6 +16,7 @@ var root = new RootCommand("writ: task-scoped, short-lived, key-bound credential
     AdminCommands.Keys(),
     AdminCommands.Credential(),
     SecretCommands.Create(),
+    ExecCommand.Create(),
     ScanCommand.Create(),
 };
 

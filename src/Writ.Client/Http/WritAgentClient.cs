@@ -38,6 +38,9 @@ public sealed class WritAgentClient
 
     public string AgentId { get; }
 
+    /// <summary>The Writ server this agent talks to (the gateway is under it, at <c>gw/</c>).</summary>
+    public Uri Server => _server;
+
     /// <summary>Registers <paramref name="key"/>'s public half with a one-time enrollment code, proving possession with a DPoP proof.</summary>
     public static async Task<EnrollResponse> EnrollAsync(HttpClient http, Uri server, string code, AgentKeyPair key, CancellationToken ct = default)
     {

@@ -1,0 +1,184 @@
+using System.CommandLine;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Writ.Client.Http;
+using Writ.Core.Policy;
+
+namespace Writ.Cli.Commands;
+
+/// <summary>
+/// <c>writ exec --task "…" --scope crm:read [--scope …] -- CMD ARGS</c>: opens a task, runs a loopback-only proxy that
+/// attaches a fresh DPoP-bound credential to each request and forwards it to the gateway, runs CMD with
+/// <c>WRIT_&lt;RESOURCE&gt;_URL</c> pointing at the proxy (no token or secret in its environment or argv), passes its
+/// exit code through, and completes the task — revoking everything issued under it — when CMD exits, crashes or is
+/// interrupted.
+/// </summary>
+internal static class ExecCommand
+{
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Proxy-Authenticate",
+        "Proxy-Authorization", "Host", "Authorization", "DPoP", "Content-Length", "Expect",
+    };
+
+    /// <summary>Variables a child never inherits from writ: they would hand it operator or agent credentials.</summary>
+    private static readonly string[] Withheld = ["WRIT_TOKEN", "WRIT_KEY_FILE"];
+
+    public static Command Create()
+    {
+        var purpose = new Option<string>("--task") { Description = "what the task is for; a task is opened for the command and completed when it ends", Required = true };
+        var scopes = new Option<string[]>("--scope") { Description = "resource:action, repeatable (e.g. --scope crm:read)", Required = true };
+        var target = new Option<string>("--target") { Description = "what the credentials may touch, e.g. customers/12345" };
+        var agent = new Option<string>("--agent") { Description = "enrolled agent id (default: WRIT_AGENT, or the only agent enrolled here)" };
+        var command = new Argument<string[]>("command") { Description = "the command and its arguments, after --", Arity = ArgumentArity.OneOrMore };
+        var exec = new Command("exec", "run a command with task-scoped tool access through the gateway; everything is revoked when it exits") { purpose, scopes, target, agent, command };
+        exec.SetAction(async (parse, ct) =>
+        {
+            var byResource = GroupScopes(parse.GetValue(scopes)!);
+            var client = AgentIdentity.Connect(parse.GetValue(agent));
+            var task = await client.StartTaskAsync(parse.GetValue(purpose)!, ct: ct);
+            try
+            {
+                var t = parse.GetValue(target);
+                // Fail before running anything if policy refuses one of the scopes.
+                foreach (var (_, scope) in byResource) await client.GetCredentialAsync(scope, task.Id, t, ct: ct);
+                await using var proxy = await StartProxyAsync(client, byResource, task.Id, t);
+                return await RunAsync(parse.GetValue(command)!, byResource.Keys, proxy.Port);
+            }
+            finally
+            {
+                try
+                {
+                    await client.CompleteTaskAsync(task.Id, CancellationToken.None);
+                }
+                catch (Exception e) when (e is HttpRequestException or WritApiException)
+                {
+                    Console.Error.WriteLine($"writ: could not complete task {task.Id} ({e.GetType().Name}); its credentials expire on their own");
+                }
+            }
+        });
+        return exec;
+    }
+
+    private static Dictionary<string, string> GroupScopes(string[] scopes)
+    {
+        var result = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var s in scopes)
+        {
+            var parsed = Scopes.Parse(s);
+            if (!parsed.IsSuccess) throw new CliException(parsed.Error!.Message);
+            foreach (var (resource, action) in parsed.Value)
+            {
+                if (!result.TryGetValue(resource, out var list)) result[resource] = list = [];
+                list.Add(resource + ":" + action);
+            }
+        }
+        return result.ToDictionary(r => r.Key, r => string.Join(' ', r.Value.Distinct()), StringComparer.Ordinal);
+    }
+
+    public static string VariableFor(string resource) =>
+        "WRIT_" + new string(resource.ToUpperInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray()) + "_URL";
+
+    private static async Task<int> RunAsync(string[] command, IEnumerable<string> resources, int port)
+    {
+        var psi = new ProcessStartInfo(command[0]) { UseShellExecute = false };
+        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
+        foreach (var name in Withheld) psi.Environment.Remove(name);
+        foreach (var r in resources) psi.Environment[VariableFor(r)] = $"http://127.0.0.1:{port}/{r}";
+        Process process;
+        try
+        {
+            process = Process.Start(psi) ?? throw new CliException($"cannot start {command[0]}", 127);
+        }
+        catch (Win32Exception)
+        {
+            throw new CliException($"cannot start {command[0]}: not found or not executable", 127);
+        }
+        // Ctrl+C reaches the child too (same process group); writ stays to close the task once the child has gone.
+        ConsoleCancelEventHandler keep = (_, e) => e.Cancel = true;
+        Console.CancelKeyPress += keep;
+        try
+        {
+            using (process)
+            {
+                await process.WaitForExitAsync(CancellationToken.None);
+                return process.ExitCode;
+            }
+        }
+        finally
+        {
+            Console.CancelKeyPress -= keep;
+        }
+    }
+
+    private sealed class Proxy(WebApplication app, int port) : IAsyncDisposable
+    {
+        public int Port { get; } = port;
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+        }
+    }
+
+    /// <summary>Loopback only: <c>http://127.0.0.1:PORT/{resource}/{path}</c> → <c>{server}/gw/{resource}/{path}</c> with a fresh proof.</summary>
+    private static async Task<Proxy> StartProxyAsync(WritAgentClient client, Dictionary<string, string> scopes, string taskId, string? target)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var http = new HttpMessageInvoker(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, UseProxy = false, AutomaticDecompression = DecompressionMethods.None });
+        app.Run(async context =>
+        {
+            var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.ToUriComponent();
+            if (!raw.StartsWith('/')) { context.Response.StatusCode = 400; return; }
+            var slash = raw.IndexOfAny(['/', '?'], 1);
+            var resource = slash < 0 ? raw[1..] : raw[1..slash];
+            if (!scopes.TryGetValue(resource, out var scope))
+            {
+                context.Response.StatusCode = 404;
+                await context.Response.WriteAsync($"writ exec: no scope for '{resource}' in this task\n");
+                return;
+            }
+            var rest = slash < 0 ? "" : raw[slash..];
+            var credential = await client.GetCredentialAsync(scope, taskId, target, ct: context.RequestAborted);
+            using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(client.Server, "gw/" + resource + rest));
+            if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+            {
+                request.Content = new StreamContent(context.Request.Body);
+                if (context.Request.ContentLength is { } length) request.Content.Headers.ContentLength = length;
+            }
+            foreach (var (name, values) in context.Request.Headers)
+            {
+                if (HopByHop.Contains(name)) continue;
+                if (!request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values)) request.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
+            client.Authorize(request, credential);
+            using var response = await http.SendAsync(request, context.RequestAborted);
+            context.Response.StatusCode = (int)response.StatusCode;
+            foreach (var header in response.Headers.Concat(response.Content.Headers))
+            {
+                if (HopByHop.Contains(header.Key)) continue;
+                context.Response.Headers[header.Key] = new StringValues(header.Value.ToArray());
+            }
+            if (response.Content.Headers.ContentLength is { } responseLength) context.Response.ContentLength = responseLength;
+            await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new Proxy(app, new Uri(address).Port);
+    }
+}

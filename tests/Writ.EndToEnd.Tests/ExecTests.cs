@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Writ.Client.Http;
+
+namespace Writ.EndToEnd.Tests;
+
+/// <summary>
+/// <c>writ exec</c> with real processes: the command reaches the upstream through the gateway by its
+/// <c>WRIT_CRM_URL</c> alone, never holds a token or the upstream secret, its exit code comes back, and its task
+/// (with every credential) is closed when it ends.
+/// </summary>
+public sealed class ExecTests : IAsyncLifetime
+{
+    private const string UpstreamSecret = "sk_staging_E2E_PLANTED_5be0c1";
+
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "writ-e2e-exec-" + Guid.NewGuid().ToString("N"));
+    private readonly ConcurrentQueue<(string Target, string? Authorization)> _received = new();
+    private ServerProcess _server = null!;
+    private HttpListener _upstream = null!;
+    private Dictionary<string, string> _admin = null!;
+    private Dictionary<string, string> _agentMachine = null!;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_root);
+        var port = Writ.FreePort();
+        _upstream = new HttpListener();
+        _upstream.Prefixes.Add($"http://127.0.0.1:{port}/");
+        _upstream.Start();
+        _ = ServeAsync();
+        _server = await ServerProcess.StartAsync(_root);
+        _admin = new() { ["WRIT_ADDR"] = _server.Addr, ["WRIT_TOKEN"] = _server.AdminToken, ["XDG_CONFIG_HOME"] = Path.Combine(_root, "admin-config") };
+        _agentMachine = new() { ["WRIT_ADDR"] = _server.Addr, ["XDG_CONFIG_HOME"] = Path.Combine(_root, "agent-config") };
+
+        var policy = Path.Combine(_root, "policy.yaml");
+        await File.WriteAllTextAsync(policy, $$"""
+            environments: { staging: {} }
+            resources:
+              crm:
+                actions: [read]
+                environments:
+                  staging:
+                    upstream: http://127.0.0.1:{{port}}/api/
+                    credential: { secret: crm-staging, inject: { header: Authorization, template: "Bearer {secret}" } }
+                    routes:
+                      - { method: GET, path: "/customers/{account}", action: read }
+                    account: { path_param: account }
+            roles:
+              crm-reader:
+                permissions: { crm: [read] }
+                restrictions: [no-cross-account]
+            agents:
+              support-bot@staging: { kind: ai-agent, owner: sam@example.com, roles: [crm-reader] }
+            """);
+        Assert.Equal(0, (await Writ.RunAsync(_admin, null, "apply", "-f", policy)).ExitCode);
+        Assert.Equal(0, (await Writ.RunAsync(_admin, UpstreamSecret + "\n", "secret", "put", "crm-staging")).ExitCode);
+        var code = await Writ.RunAsync(_admin, null, "agent", "enroll-code", "support-bot@staging");
+        var enroll = await Writ.RunAsync(_agentMachine, null, "enroll", "--agent", "support-bot@staging", "--code", code.Stdout.Trim(), "--server", _server.Addr);
+        Assert.True(enroll.ExitCode == 0, enroll.Stderr);
+    }
+
+    private async Task ServeAsync()
+    {
+        while (_upstream.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _upstream.GetContextAsync();
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+            {
+                return;
+            }
+            _received.Enqueue((context.Request.RawUrl ?? "", context.Request.Headers["Authorization"]));
+            var body = Encoding.UTF8.GetBytes("{\"customer\":\"12345\",\"name\":\"Ada\"}");
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength64 = body.Length;
+            await context.Response.OutputStream.WriteAsync(body);
+            context.Response.Close();
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        _upstream.Stop();
+        _upstream.Close();
+        await _server.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    [Fact]
+    public async Task Exec_CommandReachesToolWithoutHoldingAnySecret_ExitCodePassesThrough_TaskClosed()
+    {
+        var envFile = Path.Combine(_root, "child-env.txt");
+        var machine = new Dictionary<string, string>(_agentMachine) { ["WRIT_TOKEN"] = _server.AdminToken };
+
+        var run = await Writ.RunAsync(machine, null, "exec", "--task", "look up customer 12345", "--scope", "crm:read", "--target", "customers/12345", "--",
+            "sh", "-c", "curl -s \"$WRIT_CRM_URL/customers/12345\"; echo; curl -s -o /dev/null -w '%{http_code}' \"$WRIT_CRM_URL/customers/99999\"; echo; env > \"$0\"; exit 7", envFile);
+
+        Assert.True(run.ExitCode == 7, $"exit {run.ExitCode}\n{run.Stdout}\n{run.Stderr}");
+        Assert.Contains("{\"customer\":\"12345\",\"name\":\"Ada\"}", run.Stdout);
+        Assert.Contains("403", run.Stdout); // another account: refused by the gateway (no-cross-account)
+        var got = Assert.Single(_received);
+        Assert.Equal(("/api/customers/12345", "Bearer " + UpstreamSecret), got);
+
+        var childEnv = await File.ReadAllTextAsync(envFile);
+        Assert.Matches(@"WRIT_CRM_URL=http://127\.0\.0\.1:\d+/crm", childEnv);
+        foreach (var observed in new[] { run.Stdout, run.Stderr, childEnv })
+        {
+            Assert.DoesNotContain(UpstreamSecret, observed);
+            Assert.DoesNotContain(_server.AdminToken, observed);
+            Assert.DoesNotContain("eyJ", observed); // no JWT (access token or proof) anywhere the command can see
+        }
+
+        var admin = new WritAdminClient(new HttpClient(), new Uri(_server.Addr + "/"), _server.AdminToken);
+        var tasks = await admin.ListTasksAsync("support-bot@staging", null);
+        Assert.Equal("completed", Assert.Single(tasks).Status);
+        var agent = await admin.GetAgentAsync("support-bot@staging");
+        Assert.Empty(agent.ActiveCredentials);
+    }
+
+    [Fact]
+    public async Task Exec_CommandNotFound_Exits127AndClosesTheTask()
+    {
+        var run = await Writ.RunAsync(_agentMachine, null, "exec", "--task", "t", "--scope", "crm:read", "--target", "customers/12345", "--", "/nonexistent/cmd");
+
+        Assert.Equal(127, run.ExitCode);
+        var admin = new WritAdminClient(new HttpClient(), new Uri(_server.Addr + "/"), _server.AdminToken);
+        Assert.All(await admin.ListTasksAsync("support-bot@staging", null), t => Assert.Equal("completed", t.Status));
+    }
+}
