@@ -9,7 +9,8 @@ public sealed record PolicyFile(string Path, string Text);
 
 public sealed record ApplyPolicyRequest(IReadOnlyList<PolicyFile> Files);
 
-public sealed record PolicyVersionInfo(int Version, string Sha256, string AppliedBy, DateTimeOffset AppliedAt, int Agents, int Roles, int Resources);
+/// <summary>An applied version; the counts are given when the version was just applied (history lists omit them).</summary>
+public sealed record PolicyVersionInfo(int Version, string Sha256, string AppliedBy, DateTimeOffset AppliedAt, int? Agents = null, int? Roles = null, int? Resources = null);
 
 public sealed record PolicyDocumentInfo(int Version, string Sha256, string AppliedBy, DateTimeOffset AppliedAt, string Source);
 

@@ -25,10 +25,10 @@ internal static class PolicyEndpoints
                 ? Problems.Of(404, "policy.not_found", "no policy has been applied yet (writ apply -f POLICY)")
                 : Results.Json(new PolicyDocumentInfo(latest.Version, latest.Sha256, latest.AppliedBy, latest.AppliedAt, latest.Source), WritJson.Options);
         });
-        group.MapGet("/history", async (IWritStore store, PolicyHolder holder, CancellationToken ct) =>
+        group.MapGet("/history", async (IWritStore store, CancellationToken ct) =>
         {
             var versions = await store.Policies.ListAsync(ct);
-            return Results.Json(versions.Select(v => new PolicyVersionInfo(v.Version, v.Sha256, v.AppliedBy, v.AppliedAt, 0, 0, 0)).ToList(), WritJson.Options);
+            return Results.Json(versions.Select(v => new PolicyVersionInfo(v.Version, v.Sha256, v.AppliedBy, v.AppliedAt)).ToList(), WritJson.Options);
         });
         return app;
     }
