@@ -154,7 +154,18 @@ internal static class ExecCommand
                 return;
             }
             var rest = slash < 0 ? "" : raw[slash..];
-            var credential = await client.GetCredentialAsync(scope, taskId, target, ct: context.RequestAborted);
+            Credential credential;
+            try
+            {
+                credential = await client.GetCredentialAsync(scope, taskId, target, ct: context.RequestAborted);
+            }
+            catch (Exception e) when (e is WritApiException or HttpRequestException)
+            {
+                // The command sees why, never a token: the server's stable code, or that it could not be reached.
+                context.Response.StatusCode = 502;
+                await context.Response.WriteAsync($"writ exec: no credential for {scope}: {(e is WritApiException api ? api.Code : "the Writ server could not be reached")}\n");
+                return;
+            }
             using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(client.Server, "gw/" + resource + rest));
             if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
             {
@@ -167,7 +178,18 @@ internal static class ExecCommand
                 if (!request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values)) request.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
             }
             client.Authorize(request, credential);
-            using var response = await http.SendAsync(request, context.RequestAborted);
+            HttpResponseMessage response;
+            try
+            {
+                response = await http.SendAsync(request, context.RequestAborted);
+            }
+            catch (HttpRequestException)
+            {
+                context.Response.StatusCode = 502;
+                await context.Response.WriteAsync("writ exec: the Writ gateway could not be reached\n");
+                return;
+            }
+            using var _ = response;
             context.Response.StatusCode = (int)response.StatusCode;
             foreach (var header in response.Headers.Concat(response.Content.Headers))
             {

@@ -208,7 +208,13 @@ internal static partial class GatewayEndpoints
         using (upstream)
         {
             UpstreamForwarder.CopyResponseHeaders(upstream, http.Response, scrub);
-            if (UpstreamForwarder.IsScrubbable(upstream, forwarder.Options.MaxScrubbedBodyBytes))
+            if (HttpMethods.IsHead(http.Request.Method))
+            {
+                // No body (RFC 9110 §9.3.2); the upstream's Content-Length describes the GET it stands for.
+                if (upstream.Content.Headers.ContentLength is { } headLength) http.Response.ContentLength = headLength;
+                await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, 0, started, ct);
+            }
+            else if (UpstreamForwarder.IsScrubbable(upstream, forwarder.Options.MaxScrubbedBodyBytes))
             {
                 var body = UpstreamForwarder.Scrub(await upstream.Content.ReadAsByteArrayAsync(timeout.Token), scrub);
                 await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, body.Length, started, ct);

@@ -33,6 +33,7 @@ public sealed class GatewayTests : IAsyncLifetime
                 credential: { secret: crm-staging, inject: { header: Authorization, template: "Bearer {secret}" } }
                 routes:
                   - { method: GET, path: "/customers/{account}", action: read }
+                  - { method: HEAD, path: "/customers/{account}", action: read }
                   - { method: POST, path: "/customers/{account}/search", action: read }
                   - { method: POST, path: "/customers/{account}/notes", action: write }
                   - { method: DELETE, path: "/customers/{account}/cache", action: read }
@@ -162,6 +163,19 @@ public sealed class GatewayTests : IAsyncLifetime
         var got = Assert.Single(_upstream.Received);
         Assert.Equal(body, Encoding.UTF8.GetString(got.Body));
         Assert.Equal("text/plain; charset=utf-8", got.Header("Content-Type"));
+    }
+
+    [Fact]
+    public async Task Call_Head_ForwardsWithoutBodyAndKeepsLength()
+    {
+        var s = await StartAsync();
+        var head = await CallAsync(s, HttpMethod.Head, "/gw/crm/customers/12345");
+
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("HEAD", Assert.Single(_upstream.Received).Method);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        // The length the upstream declared for the body it did not send.
+        Assert.Equal(Encoding.UTF8.GetByteCount("{\"ok\":true,\"method\":\"HEAD\",\"bytes\":0}"), head.Content.Headers.ContentLength);
     }
 
     [Fact]

@@ -83,7 +83,9 @@ public sealed class RecordingUpstream : IAsyncDisposable
         http.Response.Headers["Keep-Alive"] = "timeout=5";
         http.Response.Headers["Set-Cookie"] = "session=upstream-session";
         http.Response.ContentType = "application/json";
-        await http.Response.WriteAsync($$"""{"ok":true,"method":"{{http.Request.Method}}","bytes":{{body.Length}}}""");
+        var json = System.Text.Encoding.UTF8.GetBytes($$"""{"ok":true,"method":"{{http.Request.Method}}","bytes":{{body.Length}}}""");
+        http.Response.ContentLength = json.Length;
+        if (!HttpMethods.IsHead(http.Request.Method)) await http.Response.Body.WriteAsync(json);
     }
 
     public async ValueTask DisposeAsync()
