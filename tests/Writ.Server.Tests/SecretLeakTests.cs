@@ -34,7 +34,7 @@ public sealed class SecretLeakTests : IAsyncLifetime
         await _writ.Admin().VerifyAuditAsync();
 
         var logs = string.Join("\n", _writ.Logs.Lines);
-        var database = await DumpDatabaseAsync();
+        var database = await _writ.DumpDatabaseAsync();
         foreach (var secret in secrets)
         {
             Assert.DoesNotContain(secret, logs);
@@ -44,27 +44,5 @@ public sealed class SecretLeakTests : IAsyncLifetime
         var master = Convert.ToBase64String(await File.ReadAllBytesAsync(Path.Combine(_writ.DataDirectory, "data", "master.key")));
         Assert.DoesNotContain(master, database);
         Assert.DoesNotContain("PRIVATE KEY", database);
-    }
-
-    private async Task<string> DumpDatabaseAsync()
-    {
-        var sb = new System.Text.StringBuilder();
-        await using var db = new SqliteConnection($"Data Source={_writ.DatabasePath};Mode=ReadOnly");
-        await db.OpenAsync();
-        var tables = new List<string>();
-        var list = db.CreateCommand();
-        list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
-        await using (var reader = await list.ExecuteReaderAsync())
-            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
-        foreach (var table in tables)
-        {
-            var select = db.CreateCommand();
-            select.CommandText = $"SELECT * FROM \"{table}\"";
-            await using var reader = await select.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-                for (var i = 0; i < reader.FieldCount; i++)
-                    sb.Append(reader.GetValue(i) is byte[] bytes ? Convert.ToBase64String(bytes) : reader.GetValue(i)?.ToString()).Append('\t');
-        }
-        return sb.ToString();
     }
 }

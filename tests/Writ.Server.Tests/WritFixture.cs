@@ -128,6 +128,32 @@ public sealed class WritFixture : IAsyncDisposable
 
     public string PrintedOutput => _out.ToString();
 
+    /// <summary>
+    /// Every value of every table of the SQLite file as text (blobs both as base64 and as UTF-8), for
+    /// tests that plant a secret and prove it is stored nowhere in the clear.
+    /// </summary>
+    public async Task<string> DumpDatabaseAsync()
+    {
+        var sb = new System.Text.StringBuilder();
+        await using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
+        await db.OpenAsync();
+        var tables = new List<string>();
+        var list = db.CreateCommand();
+        list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
+        await using (var reader = await list.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
+        foreach (var table in tables)
+        {
+            var select = db.CreateCommand();
+            select.CommandText = $"SELECT * FROM \"{table}\"";
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+                for (var i = 0; i < reader.FieldCount; i++)
+                    sb.Append(reader.GetValue(i) is byte[] bytes ? Convert.ToBase64String(bytes) + System.Text.Encoding.UTF8.GetString(bytes) : reader.GetValue(i)?.ToString()).Append('\t');
+        }
+        return sb.ToString();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();

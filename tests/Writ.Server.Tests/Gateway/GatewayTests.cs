@@ -474,7 +474,7 @@ public sealed class GatewayTests : IAsyncLifetime
         await foreach (var line in _writ.Admin().ExportAuditAsync()) seen.Append(line);
         seen.Append(string.Join('\n', _writ.Logs.Lines));
         seen.Append(_writ.PrintedOutput);
-        seen.Append(await DumpDatabaseAsync());
+        seen.Append(await _writ.DumpDatabaseAsync());
 
         var text = seen.ToString();
         foreach (var secret in new[] { StagingSecret, ProductionSecret, Convert.ToBase64String(Encoding.UTF8.GetBytes(StagingSecret)) })
@@ -494,27 +494,5 @@ public sealed class GatewayTests : IAsyncLifetime
         for (var i = 0; i < body.Length; i += chunkSize) output.AddRange(scrubber.Push(body.AsSpan(i, Math.Min(chunkSize, body.Length - i))));
         output.AddRange(scrubber.Flush());
         Assert.Equal("head [redacted] middle [redacted] tail", Encoding.UTF8.GetString(output.ToArray()));
-    }
-
-    private async Task<string> DumpDatabaseAsync()
-    {
-        var sb = new StringBuilder();
-        await using var db = new SqliteConnection($"Data Source={_writ.DatabasePath};Mode=ReadOnly;Pooling=False");
-        await db.OpenAsync();
-        var tables = new List<string>();
-        var list = db.CreateCommand();
-        list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
-        await using (var reader = await list.ExecuteReaderAsync())
-            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
-        foreach (var table in tables)
-        {
-            var select = db.CreateCommand();
-            select.CommandText = $"SELECT * FROM \"{table}\"";
-            await using var reader = await select.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-                for (var i = 0; i < reader.FieldCount; i++)
-                    sb.Append(reader.GetValue(i) is byte[] bytes ? Convert.ToBase64String(bytes) + Encoding.UTF8.GetString(bytes) : reader.GetValue(i)?.ToString()).Append('\t');
-        }
-        return sb.ToString();
     }
 }

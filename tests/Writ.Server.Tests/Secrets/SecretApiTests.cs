@@ -146,7 +146,7 @@ public sealed class SecretApiTests : IAsyncLifetime
         seen.Append(await (await SendAsync(HttpMethod.Get, "/api/secrets/crm-api-key", null)).Content.ReadAsStringAsync());
         await foreach (var line in admin.ExportAuditAsync()) seen.Append(line);
         seen.Append(string.Join('\n', _writ.Logs.Lines));
-        seen.Append(await DumpDatabaseAsync());
+        seen.Append(await _writ.DumpDatabaseAsync());
         seen.Append(_writ.PrintedOutput);
 
         var text = seen.ToString();
@@ -171,27 +171,5 @@ public sealed class SecretApiTests : IAsyncLifetime
     {
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return doc.RootElement.TryGetProperty("code", out var c) ? c.GetString() : null;
-    }
-
-    private async Task<string> DumpDatabaseAsync()
-    {
-        var sb = new StringBuilder();
-        await using var db = new SqliteConnection($"Data Source={_writ.DatabasePath};Mode=ReadOnly;Pooling=False");
-        await db.OpenAsync();
-        var tables = new List<string>();
-        var list = db.CreateCommand();
-        list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
-        await using (var reader = await list.ExecuteReaderAsync())
-            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
-        foreach (var table in tables)
-        {
-            var select = db.CreateCommand();
-            select.CommandText = $"SELECT * FROM \"{table}\"";
-            await using var reader = await select.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-                for (var i = 0; i < reader.FieldCount; i++)
-                    sb.Append(reader.GetValue(i) is byte[] bytes ? Convert.ToBase64String(bytes) + Encoding.UTF8.GetString(bytes) : reader.GetValue(i)?.ToString()).Append('\t');
-        }
-        return sb.ToString();
     }
 }
