@@ -99,16 +99,25 @@ public sealed class ExecTests : IAsyncLifetime
         var machine = new Dictionary<string, string>(_agentMachine) { ["WRIT_TOKEN"] = _server.AdminToken };
 
         var run = await Writ.RunAsync(machine, null, "exec", "--task", "look up customer 12345", "--scope", "crm:read", "--target", "customers/12345", "--",
-            "sh", "-c", "curl -s \"$WRIT_CRM_URL/customers/12345\"; echo; curl -s -o /dev/null -w '%{http_code}' \"$WRIT_CRM_URL/customers/99999\"; echo; env > \"$0\"; exit 7", envFile);
+            "sh", "-c", "curl -s \"$WRIT_CRM_URL/customers/12345\"; echo; curl -s -o /dev/null -w '%{http_code}' \"$WRIT_CRM_URL/customers/99999\"; echo; " +
+            "curl -s -o /dev/null -w 'nocap=%{http_code}' \"${WRIT_CRM_URL%/*/*}/crm/customers/12345\"; echo; " +
+            "curl -s -w 'climb=%{http_code}' --path-as-is -X POST \"$WRIT_CRM_URL/../../../oauth/token\"; echo; " +
+            "curl -s -w 'climbenc=%{http_code}' --path-as-is -X POST \"$WRIT_CRM_URL/%2e%2e/%2e%2e/%2e%2e/oauth/token\"; echo; " +
+            "curl -s -o /dev/null -w 'rebind=%{http_code}' -H 'Host: attacker.example' \"$WRIT_CRM_URL/customers/12345\"; echo; env > \"$0\"; exit 7", envFile);
 
         Assert.True(run.ExitCode == 7, $"exit {run.ExitCode}\n{run.Stdout}\n{run.Stderr}");
         Assert.Contains("{\"customer\":\"12345\",\"name\":\"Ada\"}", run.Stdout);
         Assert.Contains("403", run.Stdout); // another account: refused by the gateway (no-cross-account)
+        Assert.Contains("nocap=403", run.Stdout); // the port without the run's random prefix: refused by the proxy
+        // Dot segments cannot turn the proxy into a signer for /oauth/token: the proxy itself refuses them.
+        Assert.Contains("writ exec: the path must stay under the tool's URL (no dot segments or backslashes)\nclimb=400", run.Stdout);
+        Assert.Contains("writ exec: the path must stay under the tool's URL (no dot segments or backslashes)\nclimbenc=400", run.Stdout);
+        Assert.Contains("rebind=403", run.Stdout); // another Host (DNS rebinding from a web page) is refused
         var got = Assert.Single(_received);
         Assert.Equal(("/api/customers/12345", "Bearer " + UpstreamSecret), got);
 
         var childEnv = await File.ReadAllTextAsync(envFile);
-        Assert.Matches(@"WRIT_CRM_URL=http://127\.0\.0\.1:\d+/crm", childEnv);
+        Assert.Matches(@"WRIT_CRM_URL=http://127\.0\.0\.1:\d+/[A-Za-z0-9_-]{32}/crm", childEnv);
         foreach (var observed in new[] { run.Stdout, run.Stderr, childEnv })
         {
             Assert.DoesNotContain(UpstreamSecret, observed);

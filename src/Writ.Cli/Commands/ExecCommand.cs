@@ -1,3 +1,5 @@
+using System.Text;
+using System.Security.Cryptography;
 using System.CommandLine;
 using System.ComponentModel;
 using System.Diagnostics;
@@ -52,8 +54,11 @@ internal static class ExecCommand
                 var t = parse.GetValue(target);
                 // Fail before running anything if policy refuses one of the scopes.
                 foreach (var (_, scope) in byResource) await client.GetCredentialAsync(scope, task.Id, t, ct: ct);
-                await using var proxy = await StartProxyAsync(client, byResource, task.Id, t);
-                return await RunAsync(parse.GetValue(command)!, byResource.Keys, proxy.Port);
+                // A random path prefix only the child learns (from its environment): another local user or
+                // process that finds the loopback port cannot borrow the task's authority.
+                var capability = Writ.Core.Common.Ids.Random(24);
+                await using var proxy = await StartProxyAsync(client, byResource, task.Id, t, capability);
+                return await RunAsync(parse.GetValue(command)!, byResource.Keys, proxy.Port, capability);
             }
             finally
             {
@@ -89,12 +94,12 @@ internal static class ExecCommand
     public static string VariableFor(string resource) =>
         "WRIT_" + new string(resource.ToUpperInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray()) + "_URL";
 
-    private static async Task<int> RunAsync(string[] command, IEnumerable<string> resources, int port)
+    private static async Task<int> RunAsync(string[] command, IEnumerable<string> resources, int port, string capability)
     {
         var psi = new ProcessStartInfo(command[0]) { UseShellExecute = false };
         foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
         foreach (var name in Withheld) psi.Environment.Remove(name);
-        foreach (var r in resources) psi.Environment[VariableFor(r)] = $"http://127.0.0.1:{port}/{r}";
+        foreach (var r in resources) psi.Environment[VariableFor(r)] = $"http://127.0.0.1:{port}/{capability}/{r}";
         Process process;
         try
         {
@@ -132,19 +137,35 @@ internal static class ExecCommand
         }
     }
 
-    /// <summary>Loopback only: <c>http://127.0.0.1:PORT/{resource}/{path}</c> → <c>{server}/gw/{resource}/{path}</c> with a fresh proof.</summary>
-    private static async Task<Proxy> StartProxyAsync(WritAgentClient client, Dictionary<string, string> scopes, string taskId, string? target)
+    /// <summary>Loopback only: <c>http://127.0.0.1:PORT/{capability}/{resource}/{path}</c> → <c>{server}/gw/{resource}/{path}</c> with a fresh proof.</summary>
+    private static async Task<Proxy> StartProxyAsync(WritAgentClient client, Dictionary<string, string> scopes, string taskId, string? target, string capability)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
         builder.Logging.ClearProviders();
         var app = builder.Build();
+        var boundPort = 0;
         var http = new HttpMessageInvoker(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, UseProxy = false, AutomaticDecompression = DecompressionMethods.None });
         app.Run(async context =>
         {
+            // A web page that rebinds its DNS name to 127.0.0.1 would send its own Host: refuse anything but ours.
+            if (context.Request.Host.Value != $"127.0.0.1:{boundPort}")
+            {
+                context.Response.StatusCode = 403;
+                return;
+            }
             var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.ToUriComponent();
-            if (!raw.StartsWith('/')) { context.Response.StatusCode = 400; return; }
+            var end = raw.IndexOf('/', 1);
+            var presented = end < 0 ? raw.AsSpan(1) : raw.AsSpan(1, end - 1);
+            if (!raw.StartsWith('/') || end < 0 ||
+                !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presented.ToString()), Encoding.ASCII.GetBytes(capability)))
+            {
+                context.Response.StatusCode = 403;
+                await context.Response.WriteAsync("writ exec: this proxy serves only the command writ started\n");
+                return;
+            }
+            raw = raw[end..];
             var slash = raw.IndexOfAny(['/', '?'], 1);
             var resource = slash < 0 ? raw[1..] : raw[1..slash];
             if (!scopes.TryGetValue(resource, out var scope))
@@ -166,7 +187,18 @@ internal static class ExecCommand
                 await context.Response.WriteAsync($"writ exec: no credential for {scope}: {(e is WritApiException api ? api.Code : "the Writ server could not be reached")}\n");
                 return;
             }
-            using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(client.Server, "gw/" + resource + rest));
+            // Dot segments (plain, encoded or with backslashes) must not climb out of the gateway: a proof signed
+            // for /oauth/token or /api/agent/tasks would hand the command the agent's own authority.
+            var gatewayBase = new Uri(client.Server, "gw/" + Uri.EscapeDataString(resource) + "/");
+            var targetUri = new Uri(client.Server, "gw/" + resource + rest);
+            if (rest.Contains('\\') || rest.Contains("%5c", StringComparison.OrdinalIgnoreCase) || rest.Contains("%2e", StringComparison.OrdinalIgnoreCase) ||
+                !(targetUri.AbsolutePath + "/").StartsWith(gatewayBase.AbsolutePath, StringComparison.Ordinal))
+            {
+                context.Response.StatusCode = 400;
+                await context.Response.WriteAsync("writ exec: the path must stay under the tool's URL (no dot segments or backslashes)\n");
+                return;
+            }
+            using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), targetUri);
             if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
             {
                 request.Content = new StreamContent(context.Request.Body);
@@ -201,6 +233,7 @@ internal static class ExecCommand
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Proxy(app, new Uri(address).Port);
+        boundPort = new Uri(address).Port;
+        return new Proxy(app, boundPort);
     }
 }

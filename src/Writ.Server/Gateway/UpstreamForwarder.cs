@@ -33,14 +33,22 @@ internal sealed class UpstreamForwarder : IDisposable
     };
 
     /// <summary>
-    /// Request headers the gateway owns: the agent's credential, cookies, framing and forwarding headers, and
-    /// Accept-Encoding (so responses come back uncompressed and can be scrubbed).
+    /// Request headers the gateway owns or refuses to pass: the agent's credential, cookies, framing and
+    /// forwarding headers; Accept-Encoding, Range, If-Range and Accept-Charset (responses must come back whole,
+    /// uncompressed and in the bytes the scrubber knows, or a secret could leave in slices or another encoding);
+    /// and the headers upstream frameworks honour to run another method or path than the one the route was
+    /// matched on (X-HTTP-Method-Override: DELETE on a write route would bypass no-delete and elevation).
+    /// Every X-Forwarded-* header is dropped too (<see cref="IsStripped"/>).
     /// </summary>
     private static readonly HashSet<string> StrippedFromRequest = new(StringComparer.OrdinalIgnoreCase)
     {
-        "Host", "Authorization", "DPoP", "Cookie", "Content-Length", "Expect", "Accept-Encoding", "Forwarded", "X-Forwarded-For",
-        "X-Forwarded-Host", "X-Forwarded-Proto",
+        "Host", "Authorization", "DPoP", "Cookie", "Content-Length", "Expect", "Accept-Encoding", "Range", "If-Range", "Accept-Charset",
+        "Forwarded", "X-Real-IP", "True-Client-IP", "X-Client-IP",
+        "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-URL", "X-Rewrite-URL", "X-Original-Method",
     };
+
+    private static bool IsStripped(string name) =>
+        StrippedFromRequest.Contains(name) || name.StartsWith("X-Forwarded-", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The gateway does not keep upstream sessions for agents.</summary>
     private static readonly HashSet<string> StrippedFromResponse = new(StringComparer.OrdinalIgnoreCase) { "Set-Cookie", "Content-Length" };
@@ -105,7 +113,7 @@ internal sealed class UpstreamForwarder : IDisposable
         var connectionNamed = ConnectionNamed(incoming.Headers.Connection);
         foreach (var (name, values) in incoming.Headers)
         {
-            if (HopByHop.Contains(name) || StrippedFromRequest.Contains(name) || connectionNamed.Contains(name)) continue;
+            if (HopByHop.Contains(name) || IsStripped(name) || connectionNamed.Contains(name)) continue;
             if (injectedHeader is not null && string.Equals(name, injectedHeader, StringComparison.OrdinalIgnoreCase)) continue;
             if (!message.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
                 message.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);

@@ -402,6 +402,24 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.Null(got.Header("Proxy-Authorization"));
     }
 
+    [Theory]
+    [InlineData("X-HTTP-Method-Override", "DELETE")]
+    [InlineData("X-HTTP-Method", "DELETE")]
+    [InlineData("X-Method-Override", "DELETE")]
+    [InlineData("X-Original-URL", "/admin/purge")]
+    [InlineData("X-Rewrite-URL", "/admin/purge")]
+    [InlineData("X-Forwarded-Prefix", "/admin")]
+    [InlineData("X-Real-IP", "10.0.0.1")]
+    [InlineData("Range", "bytes=0-7")]
+    public async Task MethodOrPathOverrideAndSlicingHeaders_AreNotForwarded(string header, string value)
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345", edit: r => r.Headers.TryAddWithoutValidation(header, value));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var got = Assert.Single(_upstream.Received);
+        Assert.Null(got.Header(header));
+    }
+
     // ---------- upstream failures ----------
 
     [Fact]
