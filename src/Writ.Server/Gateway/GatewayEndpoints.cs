@@ -207,39 +207,59 @@ internal static partial class GatewayEndpoints
 
         using (upstream)
         {
-            UpstreamForwarder.CopyResponseHeaders(upstream, http.Response, scrub);
-            if (HttpMethods.IsHead(http.Request.Method))
+            try
             {
-                // No body (RFC 9110 §9.3.2); the upstream's Content-Length describes the GET it stands for.
-                if (upstream.Content.Headers.ContentLength is { } headLength) http.Response.ContentLength = headLength;
-                await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, 0, started, ct);
-            }
-            else if (UpstreamForwarder.IsScrubbable(upstream, forwarder.Options.MaxScrubbedBodyBytes))
-            {
-                var body = UpstreamForwarder.Scrub(await upstream.Content.ReadAsByteArrayAsync(timeout.Token), scrub);
-                await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, body.Length, started, ct);
-                http.Response.ContentLength = body.Length;
-                await http.Response.Body.WriteAsync(body, ct);
-            }
-            else
-            {
-                // Streamed without buffering the whole body. Unless the upstream compressed it anyway (the agent's
-                // Accept-Encoding is not forwarded), every chunk goes through the scrubber; the length may then change,
-                // so the response is sent chunked.
-                var scrubber = scrub.Length > 0 && upstream.Content.Headers.ContentEncoding.Count == 0 ? new StreamingScrubber(scrub) : null;
-                if (scrubber is null && upstream.Content.Headers.ContentLength is { } length) http.Response.ContentLength = length;
-                await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
-                var bytes = 0L;
-                var buffer = new byte[16 * 1024];
-                int read;
-                while ((read = await stream.ReadAsync(buffer, ct)) > 0)
+                UpstreamForwarder.CopyResponseHeaders(upstream, http.Response, scrub);
+                if (HttpMethods.IsHead(http.Request.Method))
                 {
-                    if (scrubber is null) await http.Response.Body.WriteAsync(buffer.AsMemory(0, read), ct);
-                    else await http.Response.Body.WriteAsync(scrubber.Push(buffer.AsSpan(0, read)), ct);
-                    bytes += read;
+                    // No body (RFC 9110 §9.3.2); the upstream's Content-Length describes the GET it stands for.
+                    if (upstream.Content.Headers.ContentLength is { } headLength) http.Response.ContentLength = headLength;
+                    await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, 0, started, ct);
                 }
-                if (scrubber is not null) await http.Response.Body.WriteAsync(scrubber.Flush(), ct);
-                await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, bytes, started, ct);
+                else if (UpstreamForwarder.IsScrubbable(upstream, forwarder.Options.MaxScrubbedBodyBytes))
+                {
+                    var body = UpstreamForwarder.Scrub(await upstream.Content.ReadAsByteArrayAsync(timeout.Token), scrub);
+                    await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, body.Length, started, ct);
+                    http.Response.ContentLength = body.Length;
+                    await http.Response.Body.WriteAsync(body, ct);
+                }
+                else
+                {
+                    // Streamed without buffering the whole body. Unless the upstream compressed it anyway (the agent's
+                    // Accept-Encoding is not forwarded), every chunk goes through the scrubber; the length may then change,
+                    // so the response is sent chunked.
+                    var scrubber = scrub.Length > 0 && upstream.Content.Headers.ContentEncoding.Count == 0 ? new StreamingScrubber(scrub) : null;
+                    if (scrubber is null && upstream.Content.Headers.ContentLength is { } length) http.Response.ContentLength = length;
+                    await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
+                    var bytes = 0L;
+                    var buffer = new byte[16 * 1024];
+                    int read;
+                    while ((read = await stream.ReadAsync(buffer, ct)) > 0)
+                    {
+                        if (scrubber is null) await http.Response.Body.WriteAsync(buffer.AsMemory(0, read), ct);
+                        else await http.Response.Body.WriteAsync(scrubber.Push(buffer.AsSpan(0, read)), ct);
+                        bytes += read;
+                    }
+                    if (scrubber is not null) await http.Response.Body.WriteAsync(scrubber.Flush(), ct);
+                    await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, bytes, started, ct);
+                }
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            {
+                // The upstream died or stalled while sending its body: the agent gets a clear 502/504 if nothing
+                // was sent yet (else the connection is cut, so a truncated body is never taken as whole), and
+                // the outcome is audited either way.
+                var code = e is OperationCanceledException ? "gateway.upstream_timeout" : "gateway.upstream_broken";
+                await RecordAsync(audit, clock, call, Decisions.Info, code, (int)upstream.StatusCode, 0, started, ct);
+                if (http.Response.HasStarted)
+                {
+                    http.Abort();
+                }
+                else
+                {
+                    http.Response.Clear();
+                    await WriteProblemAsync(http, code == "gateway.upstream_timeout" ? 504 : 502, code, $"{call.Resource} failed while sending its response");
+                }
             }
         }
     }

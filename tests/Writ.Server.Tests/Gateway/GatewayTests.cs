@@ -40,6 +40,7 @@ public sealed class GatewayTests : IAsyncLifetime
                   - { method: GET, path: "/customers/export", action: read, bulk: true }
                   - { method: GET, path: "/customers/{account}/echo-auth", action: read }
                   - { method: GET, path: "/customers/{account}/slow", action: read }
+                  - { method: GET, path: "/customers/{account}/broken", action: read }
                   - { method: GET, path: "/customers/{account}/redirect", action: read }
                   - { method: GET, path: "/customers/{account}/big", action: read }
                 limits: { max_body_bytes: 1024 }
@@ -432,6 +433,18 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.Equal("gateway.upstream_unreachable", await CodeAsync(response));
         var entries = await _writ.Admin().SearchAuditAsync(resource: "down", limit: 50);
         Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_unreachable");
+    }
+
+    [Fact]
+    public async Task Upstream_DyingMidBody_Is502AndAudited()
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345/broken");
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("gateway.upstream_broken", await CodeAsync(response));
+        var entries = await _writ.Admin().SearchAuditAsync(resource: "crm", limit: 50);
+        Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_broken");
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public sealed record ReceivedRequest(string Method, string RawTarget, IReadOnlyD
 /// <summary>
 /// A real HTTP upstream (Kestrel on 127.0.0.1, a free port) that records every request it receives. Paths:
 /// <c>…/echo-auth</c> answers 401 repeating the Authorization it got in a header and the body (a leaky upstream);
-/// <c>…/slow</c> waits 10 s; <c>…/redirect</c> answers 302 to another host; <c>…/big</c> streams 1 MiB; anything
+/// <c>…/slow</c> waits 10 s; <c>…/broken</c> dies mid-body; <c>…/redirect</c> answers 302 to another host; <c>…/big</c> streams 1 MiB; anything
 /// else answers 200 JSON naming the path.
 /// </summary>
 public sealed class RecordingUpstream : IAsyncDisposable
@@ -65,6 +65,17 @@ public sealed class RecordingUpstream : IAsyncDisposable
         if (path.EndsWith("/slow", StringComparison.Ordinal))
         {
             await Task.Delay(TimeSpan.FromSeconds(10), http.RequestAborted);
+            return;
+        }
+        if (path.EndsWith("/broken", StringComparison.Ordinal))
+        {
+            // Promises 1,000 bytes, sends 10, and drops the connection.
+            http.Response.ContentType = "text/plain";
+            http.Response.ContentLength = 1000;
+            await http.Response.WriteAsync("0123456789");
+            await http.Response.Body.FlushAsync();
+            await Task.Delay(200); // let the headers reach the gateway first
+            http.Abort();
             return;
         }
         if (path.EndsWith("/redirect", StringComparison.Ordinal))
