@@ -76,18 +76,44 @@ public sealed class AuditTrailTests : IAsyncLifetime
     {
         var agent = await _writ.EnrollAsync("support-bot@staging");
         var task = await agent.Client.StartTaskAsync("t");
-        await using (var db = new SqliteConnection($"Data Source={_writ.DatabasePath}"))
-        {
-            await db.OpenAsync();
-            var sabotage = db.CreateCommand();
-            sabotage.CommandText = "CREATE TRIGGER writ_test_block BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk says no'); END;";
-            await sabotage.ExecuteNonQueryAsync();
-        }
+        await BlockAuditInsertsAsync();
         var e = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("crm:read", task.Id, "customers/1"));
         Assert.Equal(503, e.Status);
         Assert.Equal("audit.unavailable", e.Code);
         Assert.DoesNotContain(await _writ.Admin().SearchAuditAsync(action: "token.issue"), entry => entry.Decision == "allow");
         Assert.Empty(await _writ.Admin().GetAgentAsync(agent.Id).ContinueWith(t => t.Result.ActiveCredentials));
+    }
+
+    [Fact]
+    public async Task AdminChanges_WhenAuditCannotBeWritten_ChangeNothing()
+    {
+        var agent = await _writ.EnrollAsync("support-bot@staging");
+        var task = await agent.Client.StartTaskAsync("t");
+        await agent.Client.GetCredentialAsync("crm:read", task.Id, "customers/1");
+        await BlockAuditInsertsAsync();
+
+        var suspend = await Assert.ThrowsAsync<WritApiException>(() => _writ.Admin().SuspendAgentAsync(agent.Id));
+        Assert.Equal("audit.unavailable", suspend.Code);
+        var code = await Assert.ThrowsAsync<WritApiException>(() => _writ.Admin().CreateEnrollmentCodeAsync(agent.Id));
+        Assert.Equal("audit.unavailable", code.Code);
+
+        var detail = await _writ.Admin().GetAgentAsync(agent.Id);
+        Assert.Equal("active", detail.Agent.Status);
+        Assert.Single(detail.ActiveCredentials);
+        await using var db = new SqliteConnection($"Data Source={_writ.DatabasePath}");
+        await db.OpenAsync();
+        var codes = db.CreateCommand();
+        codes.CommandText = "SELECT COUNT(*) FROM enrollment_codes";
+        Assert.Equal(1L, (long)(await codes.ExecuteScalarAsync())!); // only the one the fixture used to enroll
+    }
+
+    private async Task BlockAuditInsertsAsync()
+    {
+        await using var db = new SqliteConnection($"Data Source={_writ.DatabasePath}");
+        await db.OpenAsync();
+        var sabotage = db.CreateCommand();
+        sabotage.CommandText = "CREATE TRIGGER writ_test_block BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk says no'); END;";
+        await sabotage.ExecuteNonQueryAsync();
     }
 
     [Fact]

@@ -67,12 +67,13 @@ internal static class AgentEndpoints
         var agent = await store.Agents.GetAsync(id, ct);
         if (agent is null) return Problems.Of(404, "agent.not_found", $"no agent {Bounded(id)} in the inventory");
         if (agent.Status == AgentStatuses.Offboarded) return Problems.Of(409, "agent.conflict", $"{id} is offboarded; it cannot be {status}");
-        await store.Agents.SetStatusAsync(id, status, ct);
-        var revoked = status == AgentStatuses.Suspended ? await store.Credentials.RevokeByAgentAsync(id, clock.GetUtcNow(), ct) : 0;
+        // Audited before it is done: if the audit log cannot record it, nothing changes (invariant 7).
         var caller = Caller.Of(http);
         await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null,
             status == AgentStatuses.Suspended ? "agent.suspend" : "agent.resume", null, agent.Environment, null, id,
-            Decisions.Info, null, null, 0, $$"""{"revoked_credentials":{{revoked}}}"""), null, ct);
+            Decisions.Info, null, null, 0, status == AgentStatuses.Suspended ? """{"revokes_live_credentials":true}""" : null), null, ct);
+        await store.Agents.SetStatusAsync(id, status, ct);
+        if (status == AgentStatuses.Suspended) await store.Credentials.RevokeByAgentAsync(id, clock.GetUtcNow(), ct);
         var updated = (await store.Agents.GetAsync(id, ct))!;
         var counts = await store.Credentials.CountActiveByAgentAsync(clock.GetUtcNow(), ct);
         var keys = await store.Agents.ListKeysAsync(id, ct);
@@ -88,9 +89,10 @@ internal static class AgentEndpoints
         var code = "wenr_" + Ids.Random(24);
         var now = clock.GetUtcNow();
         var caller = Caller.Of(http);
-        await store.Agents.AddEnrollmentCodeAsync(new EnrollmentCode(Ids.Sha256Hex(code), id, caller.ActorId, now, now + EnrollmentCodeLifetime, null), ct);
+        // Audited before the code exists: a code the log never saw cannot be issued (invariant 7).
         await audit.RecordAsync(new AuditEvent(now, caller.ActorKind, caller.ActorId, null, null, "agent.enrollment_code", null, agent.Environment, null, id,
             Decisions.Info, null, null, 0, $$"""{"code_sha256_prefix":"{{Ids.Sha256Hex(code)[..12]}}"}"""), null, ct);
+        await store.Agents.AddEnrollmentCodeAsync(new EnrollmentCode(Ids.Sha256Hex(code), id, caller.ActorId, now, now + EnrollmentCodeLifetime, null), ct);
         return Results.Json(new EnrollmentCodeInfo(id, code, now + EnrollmentCodeLifetime), Client.Http.WritJson.Options);
     }
 
