@@ -33,12 +33,12 @@ URL=$ADDR/gw/static/x
 proofs() { dotnet "$WORK/tools/Writ.Benchmarks.dll" proofs --key "$KEY" --url $URL --method GET --token "$TOKEN" --count "$1" --out "$WORK/proofs.txt"; }
 writ_bench() { # writ_bench THREADS CONNS PROOFS
   proofs "$3"
-  bench "writ gateway -t$1 -c$2" $WP -t"$1" -c"$2" -s "$REPO/bench/gateway/gateway.lua" $URL -- "$WORK/proofs.txt" "$1" "$TOKEN"
+  bench "writ gateway -t$1 -c$2" $WP -t"$1" -c"$2" -s "$REPO/bench/wrk/dpop.lua" $URL -- "$WORK/proofs.txt" "$1" GET "DPoP $TOKEN" -
 }
 echo "check: $(proofs 1; curl -s -H "Authorization: DPoP $TOKEN" -H "DPoP: $(cat "$WORK/proofs.txt")" $URL)"
 
 echo "== warm-up (JIT), not reported =="
-proofs 60000; wrk -t1 -c8 -d3s -s "$REPO/bench/gateway/gateway.lua" $URL -- "$WORK/proofs.txt" 1 "$TOKEN" >/dev/null
+proofs 60000; wrk -t1 -c8 -d3s -s "$REPO/bench/wrk/dpop.lua" $URL -- "$WORK/proofs.txt" 1 GET "DPoP $TOKEN" - >/dev/null
 
 secs=${DUR%s}
 for _ in $(seq "$REPS"); do

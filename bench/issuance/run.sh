@@ -28,7 +28,7 @@ BODY="grant_type=client_credentials&client_id=support-bot%40staging&scope=crm%3A
 proofs() { dotnet "$WORK/tools/Writ.Benchmarks.dll" proofs --key "$KEY" --url $ADDR/oauth/token --count "$1" --out "$WORK/proofs.txt"; }
 writ_bench() { # writ_bench THREADS CONNS PROOFS
   proofs "$3"
-  bench "writ /oauth/token -t$1 -c$2" $WP -t"$1" -c"$2" -s "$REPO/bench/issuance/token.lua" $ADDR/oauth/token -- "$WORK/proofs.txt" "$1" "$BODY"
+  bench "writ /oauth/token -t$1 -c$2" $WP -t"$1" -c"$2" -s "$REPO/bench/wrk/dpop.lua" $ADDR/oauth/token -- "$WORK/proofs.txt" "$1" POST - "$BODY"
 }
 echo "check: $(proofs 1; curl -s -H "DPoP: $(cat "$WORK/proofs.txt")" -d "$BODY" $ADDR/oauth/token | cut -c1-70)..."
 
@@ -45,7 +45,7 @@ KP=$LAST; wait_http http://127.0.0.1:5080/
 echo "== warm-up (JIT), not reported =="
 wrk -t1 -c8 -d3s -s oidc/token.lua http://127.0.0.1:18090/token >/dev/null
 wrk -t2 -c32 -d3s http://127.0.0.1:5080/ >/dev/null
-proofs 60000; wrk -t1 -c8 -d3s -s "$REPO/bench/issuance/token.lua" $ADDR/oauth/token -- "$WORK/proofs.txt" 1 "$BODY" >/dev/null
+proofs 60000; wrk -t1 -c8 -d3s -s "$REPO/bench/wrk/dpop.lua" $ADDR/oauth/token -- "$WORK/proofs.txt" 1 POST - "$BODY" >/dev/null
 
 secs=${DUR%s}
 for _ in $(seq "$REPS"); do
