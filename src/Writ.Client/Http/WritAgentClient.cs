@@ -105,9 +105,6 @@ public sealed class WritAgentClient
         return credential;
     }
 
-    /// <summary>A fresh DPoP proof for a call with <paramref name="credential"/> (RFC 9449 §7: the proof carries <c>ath</c>).</summary>
-    public string CreateProof(string method, Uri uri, string? accessToken = null) => _proofs.Create(method, uri, accessToken);
-
     /// <summary>Sends an agent-authenticated request: no bearer secret, only a DPoP proof signed by the enrolled key.</summary>
     private async Task<HttpResponseMessage> SendSignedAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
     {

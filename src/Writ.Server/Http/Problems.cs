@@ -20,8 +20,6 @@ internal static class Problems
 
     public static IResult Of(Error error, int? status = null) => Of(status ?? StatusOf(error.Code), error.Code, error.Message);
 
-    public static IResult NotFound(string what) => Of(404, "request.not_found", what);
-
     public static IResult BadRequest(string code, string detail) => Of(400, code, detail);
 
     /// <summary>Writes a problem directly (for middleware that runs outside endpoint results).</summary>

@@ -68,11 +68,18 @@ internal sealed class SigningKeyRing(IWritStore store, MasterKey masterKey, Time
         foreach (var record in records.OrderByDescending(r => r.CreatedAt))
         {
             if (record.RetiredAt is { } retired && now - retired > Overlap) continue;
-            var pkcs8 = masterKey.Open(record.SealedPrivateKey, AssociatedData + ":" + record.KeyId);
-            var key = SigningKey.FromPkcs8(record.KeyId, pkcs8);
-            CryptographicOperations.ZeroMemory(pkcs8);
-            if (record.RetiredAt is null && active is null) active = key;
-            verifiers[record.KeyId] = key.PublicKey;
+            if (record.RetiredAt is null && active is null)
+            {
+                // Only the signing key's private half is ever unsealed; retired keys verify from their public JWK.
+                var pkcs8 = masterKey.Open(record.SealedPrivateKey, AssociatedData + ":" + record.KeyId);
+                active = SigningKey.FromPkcs8(record.KeyId, pkcs8);
+                CryptographicOperations.ZeroMemory(pkcs8);
+                verifiers[record.KeyId] = active.PublicKey;
+            }
+            else
+            {
+                verifiers[record.KeyId] = EcJwk.ImportPublic(record.PublicJwk);
+            }
             jwks.Add(record.PublicJwk);
         }
         _keys = new KeySet(active, verifiers, "{\"keys\":[" + string.Join(',', jwks) + "]}", records);
