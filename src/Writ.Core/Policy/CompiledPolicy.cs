@@ -1,3 +1,4 @@
+using Writ.Core.Approvals;
 using System.Text;
 using Writ.Core.Agents;
 
@@ -63,7 +64,8 @@ public sealed class CompiledPolicy
             // A role whose target list cannot be honoured must not turn into "any target": it grants nothing.
             if (!targetsOk) continue;
             var restrictions = role.Restrictions.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-            roles[name] = new CompiledRole(role, maxTtl, restrictions, targets.ToArray());
+            var approvals = role.Approvals.ToDictionary(a => a.Resource + ":" + a.Action, a => a.Rule, StringComparer.Ordinal);
+            roles[name] = new CompiledRole(role, maxTtl, restrictions, targets.ToArray(), approvals);
         }
 
         var agents = new Dictionary<string, AgentTable>(StringComparer.Ordinal);
@@ -108,7 +110,8 @@ public sealed class CompiledPolicy
                         var level = action == PolicyActions.Read || pre ? DecisionKind.Allow
                             : PolicyActions.IsDeleteClass(action) ? DecisionKind.ElevationRequired
                             : DecisionKind.ApprovalRequired;
-                        entry.Options.Add((new Grant(level, role, SingleActionDecision(id, resource, action, level, role)), order));
+                        var rule = level == DecisionKind.Allow ? null : role.ApprovalRuleFor(resource, action);
+                        entry.Options.Add((new Grant(level, role, SingleActionDecision(id, resource, action, level, role) with { Approval = rule }, rule), order));
                     }
                     byAction[action] = entry;
                 }
@@ -283,7 +286,8 @@ public sealed class CompiledPolicy
             _ => (PolicyCodes.ElevationRequired,
                 $"{agent.Id} needs a time-limited elevation approved by a human to {actions} {request.Resource} ({roles} does not pre-approve it)"),
         };
-        return new Decision(level, code, message, GrantedTtl(request.RequestedTtl, maxTtl), restrictions);
+        var approval = level == DecisionKind.Allow ? null : ApprovalRule.Strictest(chosen.Where(g => g.Level == level).Select(g => g.Approval!));
+        return new Decision(level, code, message, GrantedTtl(request.RequestedTtl, maxTtl), restrictions) { Approval = approval };
     }
 
     /// <summary>min(requested or the 5-minute default, the granting roles' max_ttl, 8 h). A long request is capped, never denied.</summary>
@@ -296,10 +300,15 @@ public sealed class CompiledPolicy
 
     private sealed record ResourceInfo(HashSet<string> Environments, HashSet<string> Actions);
 
-    private sealed record CompiledRole(RoleDef Def, TimeSpan MaxTtl, string[] Restrictions, TargetPattern[] Targets);
+    private sealed record CompiledRole(RoleDef Def, TimeSpan MaxTtl, string[] Restrictions, TargetPattern[] Targets, Dictionary<string, ApprovalRule> Approvals)
+    {
+        /// <summary>The role's rule for this resource and action, or the default one (any approver; grants up to the role's max TTL).</summary>
+        public ApprovalRule ApprovalRuleFor(string resource, string action) =>
+            Approvals.TryGetValue(resource + ":" + action, out var rule) ? rule : ApprovalRule.Default(MaxTtl);
+    }
 
     /// <summary>One way an agent holds an action: the role, what it still needs, and the precomputed single-action decision.</summary>
-    private sealed record Grant(DecisionKind Level, CompiledRole Role, Decision Decision);
+    private sealed record Grant(DecisionKind Level, CompiledRole Role, Decision Decision, ApprovalRule? Approval);
 
     private sealed record ActionGrants(Grant[] Options, string? BlockedBy);
 

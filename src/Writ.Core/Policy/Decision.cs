@@ -34,5 +34,8 @@ public sealed record Decision(DecisionKind Kind, string Code, string Message, Ti
 {
     public bool IsAllowed => Kind == DecisionKind.Allow;
 
+    /// <summary>For approval-required and elevation-required: who may decide and on what terms (the strictest rule of the actions asked).</summary>
+    public Approvals.ApprovalRule? Approval { get; init; }
+
     internal static Decision Deny(string code, string message) => new(DecisionKind.Deny, code, message, TimeSpan.Zero, []);
 }

@@ -35,6 +35,11 @@ public static class PolicyCodes
     public const string InvalidRoute = "policy.invalid_route";
     public const string InvalidLimit = "policy.invalid_limit";
     public const string InvalidAccount = "policy.invalid_account";
+    public const string UnknownGroup = "policy.unknown_group";
+    public const string InvalidApprovalRule = "policy.invalid_approval_rule";
+    public const string ApprovalRuleUnused = "policy.approval_rule_unused";
+    public const string WindowOverCap = "policy.window_over_cap";
+    public const string ApprovalUnsatisfiable = "policy.approval_unsatisfiable";
 
     // ---- evaluation decisions (ResourceNotInEnvironment, UnknownResource and UnknownAction are shared) ----
     public const string Allow = "policy.allow";

@@ -41,6 +41,9 @@ public sealed record PolicyModel(
         new Dictionary<string, ResourceDef>(StringComparer.Ordinal),
         new Dictionary<string, RoleDef>(StringComparer.Ordinal),
         new Dictionary<string, AgentDef>(StringComparer.Ordinal));
+
+    /// <summary>Named groups of human approvers (user names), for approval rules.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Groups { get; init; } = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
 }
 
 /// <summary>A named isolation boundary. A credential names exactly one (invariant 2).</summary>
@@ -81,7 +84,20 @@ public sealed record RoleDef(
     IReadOnlyDictionary<string, IReadOnlyList<string>> Preapproved,
     IReadOnlyList<string> Restrictions,
     TimeSpan? MaxTtl,
-    IReadOnlyList<string> Targets);
+    IReadOnlyList<string> Targets)
+{
+    /// <summary>Who decides the role's write approvals and elevations, per resource and action; the rest use <see cref="Approvals.ApprovalRule.Default"/>.</summary>
+    public IReadOnlyList<ApprovalRuleDef> Approvals { get; init; } = [];
+
+    /// <summary>Where the role is declared (null when built in code).</summary>
+    public PolicyLocation? Location { get; init; }
+}
+
+/// <summary>A position in a policy file, kept on declarations that are checked again later (against the server's users).</summary>
+public sealed record PolicyLocation(string File, int Line, int Column);
+
+/// <summary>A role's approval rule for one resource and action, with approver groups expanded to user names.</summary>
+public sealed record ApprovalRuleDef(string Resource, string Action, Approvals.ApprovalRule Rule, PolicyLocation Location);
 
 /// <summary>A non-human identity <c>name@environment</c> with an accountable human owner.</summary>
 public sealed record AgentDef(string Id, string Kind, string Owner, IReadOnlyList<string> Roles, string? Description)

@@ -48,6 +48,7 @@ internal sealed class RoleDecl(Located name)
     public List<Located> Restrictions { get; } = [];
     public Located? MaxTtlText { get; set; }
     public List<Located> Targets { get; } = [];
+    public List<ApprovalRuleDecl> Approvals { get; } = [];
 }
 
 internal sealed class AgentDecl(Located id)
@@ -66,18 +67,19 @@ internal sealed class PolicyDecls
     public List<ResourceDecl> Resources { get; } = [];
     public List<RoleDecl> Roles { get; } = [];
     public List<AgentDecl> Agents { get; } = [];
+    public List<GroupDecl> Groups { get; } = [];
 }
 
 /// <summary>
 /// Turns YAML trees into declarations, checking shape only: node types, unknown keys (typo protection),
 /// duplicate keys and duplicate list entries. Cross-references are <see cref="PolicyValidator"/>'s job.
 /// </summary>
-internal sealed class PolicyReader(List<PolicyDiagnostic> diagnostics)
+internal sealed partial class PolicyReader(List<PolicyDiagnostic> diagnostics)
 {
-    private static readonly string[] TopKeys = ["environments", "resources", "roles", "agents"];
+    private static readonly string[] TopKeys = ["environments", "resources", "roles", "agents", "groups"];
     private static readonly string[] EnvironmentKeys = ["description"];
     private static readonly string[] ResourceKeys = ["description", "actions", "environments", "backup"];
-    private static readonly string[] RoleKeys = ["description", "permissions", "preapproved", "restrictions", "max_ttl", "targets"];
+    private static readonly string[] RoleKeys = ["description", "permissions", "preapproved", "restrictions", "max_ttl", "targets", "approvals"];
     private static readonly string[] AgentKeys = ["kind", "owner", "roles", "description"];
 
     private readonly Dictionary<YNode, object?> _rawCache = new(ReferenceEqualityComparer.Instance);
@@ -95,6 +97,7 @@ internal sealed class PolicyReader(List<PolicyDiagnostic> diagnostics)
                 case "resources": ReadNamed(value, "resources", ReadResource); break;
                 case "roles": ReadNamed(value, "roles", ReadRole); break;
                 case "agents": ReadNamed(value, "agents", ReadAgent); break;
+                case "groups": ReadNamed(value, "groups", ReadGroup); break;
             }
         }
     }
@@ -186,6 +189,7 @@ internal sealed class PolicyReader(List<PolicyDiagnostic> diagnostics)
                 case "restrictions": role.Restrictions.AddRange(Strings(value, "restrictions")); break;
                 case "max_ttl": role.MaxTtlText = StringLocated(value, "max_ttl"); break;
                 case "targets": role.Targets.AddRange(Strings(value, "targets")); break;
+                case "approvals": ReadApprovals(role, value); break;
             }
         }
         RequireField(seen, "permissions", map.Pos, $"role {name.Value} needs 'permissions' (resource: [actions])");

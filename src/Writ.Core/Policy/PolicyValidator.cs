@@ -8,7 +8,7 @@ namespace Writ.Core.Policy;
 /// declaration of a duplicated name wins in the model; the model is only trusted when no diagnostic was
 /// reported.
 /// </summary>
-internal sealed class PolicyValidator(List<PolicyDiagnostic> diagnostics)
+internal sealed partial class PolicyValidator(List<PolicyDiagnostic> diagnostics)
 {
     private readonly Dictionary<string, EnvironmentDecl> _environments = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ResourceDecl> _resources = new(StringComparer.Ordinal);
@@ -21,6 +21,8 @@ internal sealed class PolicyValidator(List<PolicyDiagnostic> diagnostics)
         Register(decls.Resources, r => r.Name, _resources, "resource");
         Register(decls.Roles, r => r.Name, _roles, "role");
         Register(decls.Agents, a => a.Id, _agents, "agent");
+        Register(decls.Groups, g => g.Name, _groups, "group");
+        var groups = CheckGroups();
 
         foreach (var env in _environments.Values) CheckName(env.Name, "environment");
 
@@ -34,7 +36,7 @@ internal sealed class PolicyValidator(List<PolicyDiagnostic> diagnostics)
         foreach (var agent in _agents.Values) agents[agent.Id.Value] = CheckAgent(agent, roles);
 
         var environments = _environments.Values.ToDictionary(e => e.Name.Value, e => new EnvironmentDef(e.Name.Value, e.Description), StringComparer.Ordinal);
-        return new PolicyModel(environments, resources, roles, agents);
+        return new PolicyModel(environments, resources, roles, agents) { Groups = groups };
     }
 
     private void Register<T>(List<T> decls, Func<T, Located> name, Dictionary<string, T> into, string what)
@@ -148,7 +150,11 @@ internal sealed class PolicyValidator(List<PolicyDiagnostic> diagnostics)
         }
 
         return new RoleDef(role.Name.Value, role.Description, permissions, preapproved,
-            role.Restrictions.Select(r => r.Value).ToArray(), maxTtl, role.Targets.Select(t => t.Value).ToArray());
+            role.Restrictions.Select(r => r.Value).ToArray(), maxTtl, role.Targets.Select(t => t.Value).ToArray())
+        {
+            Approvals = CheckApprovals(role, permissions, preapproved, maxTtl),
+            Location = new PolicyLocation(role.Name.Pos.File, role.Name.Pos.Line, role.Name.Pos.Column),
+        };
     }
 
     private AgentDef CheckAgent(AgentDecl agent, Dictionary<string, RoleDef> roles)

@@ -186,4 +186,10 @@ public interface IWritStore : IAsyncDisposable
     IAdminTokenStore AdminTokens { get; }
 
     ISecretStore Secrets { get; }
+
+    IUserStore Users { get; }
+
+    IApprovalStore Approvals { get; }
+
+    IWebhookStore Webhooks { get; }
 }

@@ -24,5 +24,11 @@ internal sealed class WritStore(Engine engine) : IWritStore
 
     public ISecretStore Secrets { get; } = new SecretStore(engine);
 
+    public IUserStore Users { get; } = new UserStore(engine);
+
+    public IApprovalStore Approvals { get; } = new ApprovalStore(engine);
+
+    public IWebhookStore Webhooks { get; } = new WebhookStore(engine);
+
     public ValueTask DisposeAsync() => engine.DisposeAsync();
 }
