@@ -20,7 +20,7 @@ public sealed class AuditTrailTests : IAsyncLifetime
         var task = await agent.Client.StartTaskAsync("fix staging", "OPS-7", "dana@example.com");
         await agent.Client.GetCredentialAsync("volumes:read", task.Id, "vol-1");
         await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:delete", task.Id, "vol-prod", environment: "production"));
-        await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:delete", task.Id, "vol-1"));
+        await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:delete", task.Id, "vol-1", justification: "orphaned volume, ticket OPS-7"));
 
         var entries = await _writ.Admin().SearchAuditAsync(actor: "coding-agent@staging", action: "token.issue");
         Assert.Equal(3, entries.Count);

@@ -72,9 +72,16 @@ public sealed class TokenEndpointTests : IAsyncLifetime
     {
         var agent = await _writ.EnrollAsync("coding-agent@staging");
         var task = await agent.Client.StartTaskAsync("clean up");
-        var e = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:delete", task.Id, "vol-staging-1"));
+        var unexplained = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:delete", task.Id, "vol-staging-1"));
+        Assert.Equal("approval.justification_required", unexplained.Code);
+        Assert.Equal("invalid_request", unexplained.OAuthError);
+
+        var e = await Assert.ThrowsAsync<WritApiException>(() =>
+            agent.Client.GetCredentialAsync("volumes:delete", task.Id, "vol-staging-1", justification: "the volume is orphaned after the migration"));
         Assert.Equal("policy.elevation_required", e.Code);
         Assert.Equal("elevation_required", e.OAuthError);
+        Assert.StartsWith("apr_", e.ApprovalId);
+        Assert.NotNull(e.Interval);
     }
 
     [Fact]

@@ -10,7 +10,17 @@ public sealed record PolicyFile(string Path, string Text);
 public sealed record ApplyPolicyRequest(IReadOnlyList<PolicyFile> Files);
 
 /// <summary>An applied version; the counts are given when the version was just applied (history lists omit them).</summary>
-public sealed record PolicyVersionInfo(int Version, string Sha256, string AppliedBy, DateTimeOffset AppliedAt, int? Agents = null, int? Roles = null, int? Resources = null);
+public sealed record PolicyVersionInfo(int Version, string Sha256, string AppliedBy, DateTimeOffset AppliedAt, int? Agents = null, int? Roles = null, int? Resources = null,
+    IReadOnlyList<PolicyProblem>? Warnings = null);
+
+/// <summary>One policy problem with its position, as <c>writ policy validate</c> prints it.</summary>
+public sealed record PolicyProblem(string Code, string Message, string File, int Line, int Column)
+{
+    public override string ToString() => $"{File}:{Line}:{Column}: {Code}: {Message}";
+}
+
+/// <summary>The server's check of a policy against its current users (approval rules nobody could satisfy).</summary>
+public sealed record PolicyCheckResult(bool Valid, IReadOnlyList<PolicyProblem> Problems);
 
 public sealed record PolicyDocumentInfo(int Version, string Sha256, string AppliedBy, DateTimeOffset AppliedAt, string Source);
 
@@ -78,7 +88,10 @@ public sealed record TokenResponse(
 public sealed record OAuthError(
     [property: JsonPropertyName("error")] string Error,
     [property: JsonPropertyName("error_description")] string ErrorDescription,
-    [property: JsonPropertyName("writ_code")] string WritCode);
+    [property: JsonPropertyName("writ_code")] string WritCode,
+    [property: JsonPropertyName("approval_id")] string? ApprovalId = null,
+    [property: JsonPropertyName("interval")] int? Interval = null,
+    [property: JsonPropertyName("expires_in")] int? ExpiresIn = null);
 
 public sealed record AuditEntry(
     long Seq,

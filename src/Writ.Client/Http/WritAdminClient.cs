@@ -6,8 +6,8 @@ using Writ.Client.Contracts;
 namespace Writ.Client.Http;
 
 /// <summary>
-/// A human operator's client for the admin API (policy, inventory, tasks, audit, keys).
-/// Authenticates with a bearer admin token; agent credentials never open these endpoints.
+/// A human operator's client for the API for humans (policy, inventory, tasks, audit, keys, users, approvals).
+/// Authenticates with a bearer token: a login session or the bootstrap admin token. Agent credentials never open these endpoints.
 /// </summary>
 public sealed class WritAdminClient
 {
@@ -71,6 +71,47 @@ public sealed class WritAdminClient
             if (line.Length > 0) yield return line;
         }
     }
+
+    public Task<PolicyCheckResult> CheckPolicyAsync(IReadOnlyList<PolicyFile> files, CancellationToken ct = default) =>
+        PostAsync<PolicyCheckResult>("api/policy/validate", new ApplyPolicyRequest(files), ct);
+
+    // ---- humans: users, sessions, approvals ----
+
+    /// <summary>Logs in with a password and returns the session (its token is shown once; use it as this client's bearer).</summary>
+    public static async Task<LoginResponse> LoginAsync(HttpClient http, Uri server, string user, string password, CancellationToken ct = default)
+    {
+        using var response = await http.PostAsJsonAsync(new Uri(server, "api/login"), new LoginRequest(user, password), WritJson.Options, ct);
+        return await WritJson.ReadAsync<LoginResponse>(response, ct);
+    }
+
+    public async Task LogoutAsync(CancellationToken ct = default)
+    {
+        using var response = await _http.PostAsync("api/logout", null, ct);
+        await WritJson.EnsureSuccessAsync(response, ct);
+    }
+
+    public Task<WhoAmI> WhoAmIAsync(CancellationToken ct = default) => GetAsync<WhoAmI>("api/whoami", ct);
+
+    public Task<UserInfo> AddUserAsync(string name, IReadOnlyList<string> roles, string password, CancellationToken ct = default) =>
+        PostAsync<UserInfo>("api/users", new AddUserRequest(name, roles, password), ct);
+
+    public Task<List<UserInfo>> ListUsersAsync(CancellationToken ct = default) => GetAsync<List<UserInfo>>("api/users", ct);
+
+    public Task<UserInfo> DisableUserAsync(string name, CancellationToken ct = default) =>
+        PostAsync<UserInfo>($"api/users/{Uri.EscapeDataString(name)}/disable", null, ct);
+
+    public Task<List<ApprovalInfo>> ListApprovalsAsync(string? status = null, CancellationToken ct = default) =>
+        GetAsync<List<ApprovalInfo>>("api/approvals" + Query(("status", status)), ct);
+
+    public Task<ApprovalInfo> GetApprovalAsync(string id, CancellationToken ct = default) =>
+        GetAsync<ApprovalInfo>($"api/approvals/{Uri.EscapeDataString(id)}", ct);
+
+    /// <summary><paramref name="window"/> (elevations only) is a duration like <c>10m</c>.</summary>
+    public Task<ApprovalInfo> ApproveAsync(string id, string reason, string? window = null, CancellationToken ct = default) =>
+        PostAsync<ApprovalInfo>($"api/approvals/{Uri.EscapeDataString(id)}/approve", new DecideApprovalRequest(reason, window), ct);
+
+    public Task<ApprovalInfo> DenyAsync(string id, string reason, CancellationToken ct = default) =>
+        PostAsync<ApprovalInfo>($"api/approvals/{Uri.EscapeDataString(id)}/deny", new DecideApprovalRequest(reason), ct);
 
     public Task<List<SigningKeyInfo>> RotateSigningKeyAsync(CancellationToken ct = default) => PostAsync<List<SigningKeyInfo>>("api/keys/rotate", null, ct);
 

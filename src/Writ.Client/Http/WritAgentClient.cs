@@ -75,10 +75,12 @@ public sealed class WritAgentClient
     /// <summary>
     /// A credential for <paramref name="scope"/> (e.g. <c>crm:read</c>) under <paramref name="taskId"/>,
     /// from the cache while it has more than <see cref="RefreshMargin"/> left, else from <c>/oauth/token</c>.
-    /// Refusals throw <see cref="WritApiException"/> with the policy's reason code.
+    /// Refusals throw <see cref="WritApiException"/> with the policy's reason code; a request that needs a human
+    /// throws with <see cref="WritApiException.ApprovalId"/> set (see <see cref="GetApprovedCredentialAsync"/>).
     /// </summary>
     public async Task<Credential> GetCredentialAsync(
-        string scope, string taskId, string? target = null, TimeSpan? ttl = null, string? environment = null, CancellationToken ct = default)
+        string scope, string taskId, string? target = null, TimeSpan? ttl = null, string? environment = null, CancellationToken ct = default,
+        string? justification = null, string? approvalId = null)
     {
         var cacheKey = string.Join('\n', scope, taskId, target, ttl?.TotalSeconds, environment);
         if (_cache.TryGetValue(cacheKey, out var cached) && cached.ExpiresAt - _clock.GetUtcNow() > RefreshMargin) return cached;
@@ -91,8 +93,10 @@ public sealed class WritAgentClient
             new("task_id", taskId),
         };
         if (target is not null) form.Add(new("target", target));
-        if (ttl is not null) form.Add(new("ttl", ((int)ttl.Value.TotalSeconds).ToString()));
+        if (ttl is not null) form.Add(new("ttl", ((int)ttl.Value.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture)));
         if (environment is not null) form.Add(new("environment", environment));
+        if (justification is not null) form.Add(new("justification", justification));
+        if (approvalId is not null) form.Add(new("approval_id", approvalId));
 
         var uri = new Uri(_server, "oauth/token");
         using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new FormUrlEncodedContent(form) };
@@ -103,6 +107,42 @@ public sealed class WritAgentClient
         var credential = new Credential(token.AccessToken, token.Scope, token.TaskId, token.Environment, token.Target, sentAt.AddSeconds(token.ExpiresIn));
         _cache[cacheKey] = credential;
         return credential;
+    }
+
+    /// <summary>
+    /// A credential that may need a human: asks with <paramref name="justification"/>; if the policy wants an approval
+    /// or an elevation, reports the approval id through <paramref name="onPending"/> and polls (OpenID CIBA style, at the
+    /// server's interval) until a human approves (the credential is returned), denies, or the request expires
+    /// (<see cref="WritApiException"/> with <c>approval.denied</c>, <c>approval.expired</c>), or <paramref name="ct"/> is cancelled.
+    /// </summary>
+    public async Task<Credential> GetApprovedCredentialAsync(
+        string scope, string taskId, string justification, string? target = null, TimeSpan? ttl = null, string? environment = null,
+        Action<string>? onPending = null, CancellationToken ct = default)
+    {
+        string approvalId;
+        int interval;
+        try
+        {
+            return await GetCredentialAsync(scope, taskId, target, ttl, environment, ct, justification);
+        }
+        catch (WritApiException e) when (e.OAuthError is "approval_required" or "elevation_required" && e.ApprovalId is not null)
+        {
+            approvalId = e.ApprovalId;
+            interval = e.Interval ?? 5;
+            onPending?.Invoke(approvalId);
+        }
+        while (true)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(Math.Clamp(interval, 1, 60)), _clock, ct);
+            try
+            {
+                return await GetCredentialAsync(scope, taskId, target, ttl, environment, ct, approvalId: approvalId);
+            }
+            catch (WritApiException e) when (e.OAuthError == "authorization_pending")
+            {
+                interval = e.Interval ?? interval;
+            }
+        }
     }
 
     /// <summary>Sends an agent-authenticated request: no bearer secret, only a DPoP proof signed by the enrolled key.</summary>

@@ -35,7 +35,11 @@ public static class WritJson
             {
                 var code = root.TryGetProperty("writ_code", out var wc) ? wc.GetString() : error.GetString();
                 var description = root.TryGetProperty("error_description", out var d) ? d.GetString() : error.GetString();
-                throw new WritApiException(status, code ?? "oauth.error", description ?? "", error.GetString());
+                throw new WritApiException(status, code ?? "oauth.error", description ?? "", error.GetString())
+                {
+                    ApprovalId = root.TryGetProperty("approval_id", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null,
+                    Interval = root.TryGetProperty("interval", out var i) && i.ValueKind == JsonValueKind.Number ? i.GetInt32() : null,
+                };
             }
             if (root.TryGetProperty("code", out var c))
             {

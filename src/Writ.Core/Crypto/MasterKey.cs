@@ -44,23 +44,7 @@ public sealed class MasterKey : IDisposable
     /// <exception cref="InvalidOperationException">The file's permissions are wider than 0600, or it does not hold a key.</exception>
     public static MasterKey Load(string path)
     {
-        if (!OperatingSystem.IsWindows())
-        {
-            var mode = File.GetUnixFileMode(path);
-            if ((mode & ~(UnixFileMode.UserRead | UnixFileMode.UserWrite)) != 0)
-                throw new InvalidOperationException(
-                    $"The master key file '{path}' has permissions {Octal(mode)}; it must be readable by its owner only. Run: chmod 600 '{path}'");
-        }
-        var text = File.ReadAllText(path).Trim();
-        byte[] key;
-        try
-        {
-            key = Convert.FromBase64String(text);
-        }
-        catch (FormatException)
-        {
-            throw new InvalidOperationException($"The master key file '{path}' does not hold a base64 key.");
-        }
+        var key = KeyFiles.ReadPrivate(path, "master key");
         try
         {
             if (key.Length != KeySize) throw new InvalidOperationException($"The master key file '{path}' does not hold a 32-byte key.");
@@ -73,29 +57,14 @@ public sealed class MasterKey : IDisposable
     }
 
     /// <summary>
-    /// Writes a new random key to <paramref name="path"/>, created with mode 0600 from the first byte
-    /// (never wider; the umask can only narrow it). Refuses to overwrite an existing file: losing a master
-    /// key loses every secret sealed under it. A missing parent directory is created with mode 0700.
+    /// Writes a new random key to <paramref name="path"/> (mode 0600 from the first byte; see <see cref="KeyFiles.CreatePrivate"/>).
+    /// Refuses to overwrite an existing file: losing a master key loses every secret sealed under it.
     /// </summary>
     public static MasterKey CreateFile(string path)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
-        {
-            if (OperatingSystem.IsWindows()) Directory.CreateDirectory(directory);
-            else Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
         var key = GC.AllocateUninitializedArray<byte>(KeySize, pinned: true);
         RandomNumberGenerator.Fill(key);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var stream = new FileStream(path, options))
-        {
-            var text = Encoding.ASCII.GetBytes(Convert.ToBase64String(key) + "\n");
-            stream.Write(text);
-            stream.Flush(flushToDisk: true);
-            CryptographicOperations.ZeroMemory(text);
-        }
+        KeyFiles.CreatePrivate(path, key);
         return new MasterKey(key);
     }
 
@@ -181,8 +150,6 @@ public sealed class MasterKey : IDisposable
         Encoding.UTF8.GetBytes(associatedData, aad.AsSpan(6));
         return aad;
     }
-
-    private static string Octal(UnixFileMode mode) => "0" + Convert.ToString((int)mode & 0xFFF, 8);
 
     private bool _disposed;
 

@@ -51,10 +51,13 @@ public sealed record SessionHolder(UserSession Session, User User);
 
 public static partial class UserNames
 {
-    /// <summary>The same shape as an agent's name part: lower-case letters, digits, '.', '_' and '-', 1–64 characters.</summary>
+    /// <summary>
+    /// Lower-case letters, digits, '.', '_', '-', '+' and '@', 1–128 characters, starting with a letter or digit — so a
+    /// user can be named by the e-mail address that agents' <c>owner</c> fields use, and the two-person rule can see it.
+    /// </summary>
     public static bool IsValid(string? name) => name is not null && Pattern().IsMatch(name);
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,63}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[a-z0-9][a-z0-9._@+-]{0,127}$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }
 

@@ -94,7 +94,7 @@ internal sealed partial class PolicyValidator
     private bool CheckUserName(Located name, string where)
     {
         if (UserNames.IsValid(name.Value)) return true;
-        Report(PolicyCodes.InvalidName, name.Pos, $"'{name.Value}' in {where} is not a user name (lower-case letters, digits, '.', '_', '-'; or group:NAME)");
+        Report(PolicyCodes.InvalidName, name.Pos, $"'{name.Value}' in {where} is not a user name (lower-case letters, digits, '.', '_', '-', '+', '@'; or group:NAME)");
         return false;
     }
 

@@ -1,3 +1,4 @@
+using Writ.Core.Humans;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Writ.Client.Contracts;
@@ -22,9 +23,9 @@ internal static class AgentEndpoints
 
     public static IEndpointRouteBuilder MapAgents(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/api/agents").RequireAdmin();
-        admin.MapGet("", ListAsync);
-        admin.MapGet("/{id}", GetAsync);
+        var admin = app.MapGroup("/api/agents").RequireHuman(HumanRoles.Admin);
+        admin.MapGet("", ListAsync).AllowRoles(HumanRoles.Admin, HumanRoles.Auditor);
+        admin.MapGet("/{id}", GetAsync).AllowRoles(HumanRoles.Admin, HumanRoles.Auditor);
         admin.MapPost("/{id}/suspend", (string id, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock) =>
             SetStatusAsync(id, AgentStatuses.Suspended, http, store, audit, clock));
         admin.MapPost("/{id}/resume", (string id, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock) =>

@@ -1,3 +1,4 @@
+using Writ.Core.Humans;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Writ.Client.Contracts;
@@ -15,7 +16,7 @@ internal static class AuditEndpoints
 {
     public static IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/audit").RequireAdmin();
+        var group = app.MapGroup("/api/audit").RequireHuman(HumanRoles.Admin, HumanRoles.Auditor);
         group.MapGet("", SearchAsync);
         group.MapGet("/export", ExportAsync);
         group.MapPost("/verify", async (IWritStore store, AuditCheckpointer checkpoints, CancellationToken ct) =>

@@ -3,10 +3,16 @@ using Writ.Core.Agents;
 
 namespace Writ.Server.Auth;
 
-/// <summary>Who is calling, as the audit log names them.</summary>
+/// <summary>Who is calling, as the audit log names them; for humans also the roles they hold.</summary>
 internal sealed record Caller(string ActorKind, string ActorId)
 {
     private const string ItemKey = "writ.caller";
+
+    /// <summary>The human roles (admin, approver, auditor) of a human caller; empty for anyone else.</summary>
+    public IReadOnlyList<string> Roles { get; init; } = [];
+
+    /// <summary>Set when the caller is a logged-in user (not the bootstrap admin token): their session's token hash.</summary>
+    public string? SessionHash { get; init; }
 
     public static Caller Of(HttpContext context) =>
         context.Items[ItemKey] as Caller ?? throw new InvalidOperationException("endpoint is missing its authentication filter");

@@ -1,3 +1,4 @@
+using Writ.Core.Humans;
 using Microsoft.AspNetCore.Http;
 using Writ.Client.Http;
 using Writ.Core.Audit;
@@ -13,9 +14,10 @@ internal static class CredentialEndpoints
 {
     public static IEndpointRouteBuilder MapCredentials(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/credentials").RequireAdmin();
+        var group = app.MapGroup("/api/credentials").RequireHuman(HumanRoles.Admin);
         group.MapGet("", async (string? agent, IWritStore store, TimeProvider clock, CancellationToken ct) =>
-            Results.Json((await store.Credentials.ListActiveAsync(agent, clock.GetUtcNow(), ct)).Select(AgentEndpoints.ToInfo).ToList(), WritJson.Options));
+            Results.Json((await store.Credentials.ListActiveAsync(agent, clock.GetUtcNow(), ct)).Select(AgentEndpoints.ToInfo).ToList(), WritJson.Options))
+            .AllowRoles(HumanRoles.Admin, HumanRoles.Auditor);
         group.MapPost("/{jti}/revoke", async (string jti, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock) =>
         {
             var ct = http.RequestAborted;

@@ -15,7 +15,7 @@ internal static class DevAdminToken
     {
         var marker = Path.Combine(options.DataDirectory, "admin-token.issued");
         if (File.Exists(marker) && !options.ResetAdminToken) return;
-        var token = AdminAuthentication.TokenPrefix + Ids.Random(32);
+        var token = HumanAuthentication.AdminTokenPrefix + Ids.Random(32);
         await store.AdminTokens.AddAsync(new AdminToken(Ids.Sha256Hex(token), "admin", clock.GetUtcNow(), null), ct);
         await File.WriteAllTextAsync(marker, clock.GetUtcNow().ToString("O") + "\n", ct);
         options.Out.WriteLine($"""

@@ -15,6 +15,9 @@ using Writ.Server.OAuth;
 using Writ.Server.PolicyApi;
 using Writ.Server.Secrets;
 using Writ.Server.Tasks;
+using Writ.Server.Approvals;
+using Writ.Server.Humans;
+using Writ.Server.Webhooks;
 using Writ.Storage;
 
 namespace Writ.Server.Hosting;
@@ -75,6 +78,12 @@ public static class WritServer
         s.AddSingleton<AuditCheckpointer>();
         s.AddHostedService(sp => sp.GetRequiredService<AuditCheckpointer>());
         s.AddHostedService<TaskExpiryService>();
+        s.AddSingleton(LoadWebhookSettings(options));
+        s.AddSingleton<ApprovalNotifier>();
+        s.AddSingleton<WebhookDispatcher>();
+        s.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        s.AddSingleton<ApprovalMaintenance>();
+        s.AddHostedService(sp => sp.GetRequiredService<ApprovalMaintenance>());
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -88,6 +97,8 @@ public static class WritServer
         app.MapCredentials();
         app.MapSecrets();
         app.MapGateway();
+        app.MapUsers();
+        app.MapApprovals();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapFallback((HttpContext http) => Problems.Of(404, "request.not_found", $"no endpoint {http.Request.Method} {AgentEndpoints.Bounded(http.Request.Path.Value ?? "")}"));
 
@@ -122,6 +133,26 @@ public static class WritServer
         if (!options.Dev)
             throw new WritStartupException($"no master key at {path}: start once with --dev to create one, or create it with `writ server --dev --data {options.DataDirectory}`, or pass --master-key");
         return MasterKey.CreateFile(path);
+    }
+
+    /// <summary>
+    /// Webhook URLs come from the options; the signing key from <c>--webhook-key</c> (a file, 0600) or, in dev mode,
+    /// <c>DATA/webhook.key</c>, made on first use. Without URLs there is nothing to sign.
+    /// </summary>
+    private static WebhookSettings LoadWebhookSettings(WritServerOptions options)
+    {
+        if (options.WebhookUrls.Count == 0) return new WebhookSettings();
+        var path = options.WebhookKeyPath ?? Path.Combine(options.DataDirectory, "webhook.key");
+        if (!File.Exists(path))
+        {
+            if (options.WebhookKeyPath is not null) throw new WritStartupException($"no webhook key at {path}: write 32 random bytes, base64, mode 0600");
+            KeyFiles.CreatePrivate(path, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        }
+        byte[] bytes;
+        try { bytes = KeyFiles.ReadPrivate(path, "webhook key"); }
+        catch (InvalidOperationException e) { throw new WritStartupException(e.Message); }
+        if (bytes.Length < 16) throw new WritStartupException($"the webhook key in {path} is too short: use 32 random bytes, base64");
+        return new WebhookSettings { Urls = options.WebhookUrls, SigningKey = bytes };
     }
 
     /// <summary>Builds, starts and runs until <paramref name="ct"/> is cancelled (Ctrl+C).</summary>

@@ -26,6 +26,12 @@ public sealed class WritServerOptions
     /// <summary>In dev mode, replace the admin token (the old one stops working) and print the new one once.</summary>
     public bool ResetAdminToken { get; init; }
 
+    /// <summary>Webhook receivers for approval notifications (e.g. a Slack incoming webhook).</summary>
+    public IReadOnlyList<Uri> WebhookUrls { get; init; } = [];
+
+    /// <summary>The file holding the webhook signing key (base64, 0600); default DATA/webhook.key (made on first start).</summary>
+    public string? WebhookKeyPath { get; init; }
+
     /// <summary>Where the one-time admin token is written (stdout by default).</summary>
     public TextWriter Out { get; init; } = Console.Out;
 
@@ -44,5 +50,9 @@ public sealed class WritServerOptions
                 yield return $"--urls: '{url}' is not an http(s) URL";
         }
         if (Issuer is not null && !Uri.TryCreate(Issuer, UriKind.Absolute, out _)) yield return "--issuer must be an absolute URL";
+        foreach (var hook in WebhookUrls)
+        {
+            if (!hook.IsAbsoluteUri || (hook.Scheme != "http" && hook.Scheme != "https")) yield return $"--webhook: '{hook}' is not an http(s) URL";
+        }
     }
 }

@@ -50,6 +50,7 @@ internal static class Problems
         409 => "Conflict",
         413 => "Payload too large",
         415 => "Unsupported media type",
+        429 => "Too many requests",
         _ => "Error",
     };
 }

@@ -1,3 +1,4 @@
+using Writ.Core.Humans;
 using Microsoft.AspNetCore.Http;
 using Writ.Client.Contracts;
 using Writ.Client.Http;
@@ -11,8 +12,8 @@ internal static class KeyEndpoints
 {
     public static IEndpointRouteBuilder MapKeys(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/keys").RequireAdmin();
-        group.MapGet("", (SigningKeyRing keys) => Results.Json(Describe(keys), WritJson.Options));
+        var group = app.MapGroup("/api/keys").RequireHuman(HumanRoles.Admin);
+        group.MapGet("", (SigningKeyRing keys) => Results.Json(Describe(keys), WritJson.Options)).AllowRoles(HumanRoles.Admin, HumanRoles.Auditor);
         group.MapPost("/rotate", async (HttpContext http, SigningKeyRing keys, AuditLog audit, TimeProvider clock) =>
         {
             var kid = await keys.RotateAsync(http.RequestAborted);

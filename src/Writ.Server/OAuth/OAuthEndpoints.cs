@@ -1,3 +1,4 @@
+using Writ.Core.Humans;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Writ.Client.Http;
@@ -21,7 +22,7 @@ internal static class OAuthEndpoints
     {
         app.MapPost("/oauth/token", (HttpContext http, TokenEndpoint endpoint) => endpoint.HandleAsync(http));
 
-        app.MapGroup("/oauth/introspect").RequireAdmin().MapPost("", IntrospectAsync);
+        app.MapGroup("/oauth/introspect").RequireHuman(HumanRoles.Admin, HumanRoles.Auditor).MapPost("", IntrospectAsync);
         app.MapPost("/oauth/revoke", RevokeAsync);
 
         app.MapGet("/.well-known/jwks.json", (SigningKeyRing keys) => Results.Text(keys.JwksJson, "application/jwk-set+json"));

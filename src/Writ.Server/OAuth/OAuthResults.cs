@@ -10,9 +10,9 @@ internal static class OAuthResults
 {
     public static IResult Error(string error, Error writ, int status = 400) => Error(error, writ.Code, writ.Message, status);
 
-    public static IResult Error(string error, string writCode, string description, int status = 400)
+    public static IResult Error(string error, string writCode, string description, int status = 400, string? approvalId = null, int? interval = null, int? expiresIn = null)
     {
-        return new NoStoreResult(Results.Json(new OAuthError(error, description, writCode), WritJson.Options, statusCode: status));
+        return new NoStoreResult(Results.Json(new OAuthError(error, description, writCode, approvalId, interval, expiresIn), WritJson.Options, statusCode: status));
     }
 
     public static IResult Json<T>(T body) => new NoStoreResult(Results.Json(body, WritJson.Options));

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Writ.Client.Contracts;
 using Writ.Core.Agents;
+using Writ.Core.Approvals;
 using Writ.Core.Audit;
 using Writ.Core.Common;
 using Writ.Core.Credentials;
@@ -11,6 +12,8 @@ using Writ.Core.Storage;
 using Writ.Core.Tasks;
 using Writ.Core.Crypto;
 using Writ.Core.Tokens;
+using Writ.Server.Approvals;
+using Writ.Server.Webhooks;
 using Writ.Server.Auth;
 using Writ.Server.Hosting;
 using Writ.Server.Http;
@@ -24,13 +27,15 @@ namespace Writ.Server.OAuth;
 /// validate the request → evaluate policy → audit durably → sign → respond. Every outcome after
 /// parsing is audited before the response leaves (invariant 7).
 /// </summary>
-internal sealed class TokenEndpoint(
+internal sealed partial class TokenEndpoint(
     PolicyHolder policy,
     AgentAuthenticator agents,
     DpopProofValidator proofs,
     ClientAssertionValidator assertions,
     SigningKeyRing keys,
     AuditLog audit,
+    IWritStore store,
+    ApprovalNotifier notifier,
     ServerContext server,
     TimeProvider clock)
 {
@@ -89,23 +94,28 @@ internal sealed class TokenEndpoint(
             return OAuthResults.Error("access_denied", none);
         }
         var decision = compiled.Evaluate(new AccessRequest(agent.Id, environment, resource, actions, request.Target, ttl));
-        if (decision.Kind != DecisionKind.Allow)
+
+        // 3b. Write needs a human's approval, delete an elevation: create the request or redeem the grant.
+        Approval? granted = null;
+        if (decision.Kind is DecisionKind.ApprovalRequired or DecisionKind.ElevationRequired)
+        {
+            var step = await HumanStepAsync(new HumanStepContext(agent, task, request, decision, compiled.Version, environment, resource, actions, ttl, started), ct);
+            if (step.Answer is not null) return step.Answer;
+            granted = step.Grant;
+        }
+        else if (decision.Kind != DecisionKind.Allow)
         {
             var refusal = new Error(decision.Code, decision.Message);
             await AuditAsync(agent, refusal, request, task, started, ct, decision.Kind, compiled.Version, environment, resource);
-            var error = decision.Kind switch
-            {
-                DecisionKind.ApprovalRequired => "approval_required",
-                DecisionKind.ElevationRequired => "elevation_required",
-                _ => "access_denied",
-            };
-            return OAuthResults.Error(error, refusal, 403);
+            return OAuthResults.Error("access_denied", refusal, 403);
         }
 
         // 4. Issue: the credential never outlives its task.
         var now = clock.GetUtcNow();
-        var expires = now + decision.Ttl;
+        var expires = now + (granted is null || decision.Ttl <= granted.Rule.MaxGrant ? decision.Ttl : granted.Rule.MaxGrant);
         if (expires > task.ExpiresAt) expires = task.ExpiresAt;
+        // An elevation's credentials die with its window.
+        if (granted?.WindowEndsAt is { } windowEnds && expires > windowEnds) expires = windowEnds;
         expires = DateTimeOffset.FromUnixTimeSeconds(expires.ToUnixTimeSeconds());
         var issuedAt = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
         var jti = Ids.Random(18);
@@ -130,8 +140,10 @@ internal sealed class TokenEndpoint(
         // Audit and signing overlap: the durable commit is under way while the CPU signs; the token
         // leaves only after both are done.
         var auditing = audit.RecordAsync(
-            Event(agent, task, Decisions.Allow, decision.Code, request, compiled.Version, environment, resource, started,
-                  $$"""{"jti":"{{jti}}","ttl":{{(int)(expires - issuedAt).TotalSeconds}}}"""),
+            Event(agent, task, Decisions.Allow, granted is null ? decision.Code : GrantCode(granted), request, compiled.Version, environment, resource, started,
+                  granted is null
+                      ? $$"""{"jti":"{{jti}}","ttl":{{(int)(expires - issuedAt).TotalSeconds}}}"""
+                      : $$"""{"jti":"{{jti}}","ttl":{{(int)(expires - issuedAt).TotalSeconds}},"approval":"{{granted.Id}}"}"""),
             credential, ct);
         var token = AccessTokenIssuer.Issue(claims, keys.Active);
         await auditing;
@@ -223,14 +235,15 @@ internal sealed class TokenEndpoint(
 /// <summary>The token request's parameters (RFC 6749 §4.4.2, RFC 7521 §4.2, RFC 8707 §2, and Writ's task_id/target/ttl/environment).</summary>
 internal sealed record TokenRequest(
     string? GrantType, string? ClientId, string? Scope, string? Resource, string? TaskId, string? Target, string? Ttl,
-    string? Environment, string? ClientAssertionType, string? ClientAssertion);
+    string? Environment, string? ClientAssertionType, string? ClientAssertion, string? Justification, string? ApprovalId);
 
 internal static class TokenRequestParameters
 {
     public static Result<TokenRequest> Read(IFormCollection form)
     {
-        string?[] values = new string?[10];
-        string[] names = ["grant_type", "client_id", "scope", "resource", "task_id", "target", "ttl", "environment", "client_assertion_type", "client_assertion"];
+        string[] names = ["grant_type", "client_id", "scope", "resource", "task_id", "target", "ttl", "environment", "client_assertion_type", "client_assertion",
+            "justification", "approval_id"];
+        var values = new string?[names.Length];
         for (var i = 0; i < names.Length; i++)
         {
             var v = RequestBody.Single(form, names[i]);
@@ -238,6 +251,6 @@ internal static class TokenRequestParameters
             values[i] = v.Value;
         }
         if (values[0] is null) return new Error("request.missing_grant_type", "grant_type is required");
-        return new TokenRequest(values[0], values[1], values[2], values[3], values[4], values[5], values[6], values[7], values[8], values[9]);
+        return new TokenRequest(values[0], values[1], values[2], values[3], values[4], values[5], values[6], values[7], values[8], values[9], values[10], values[11]);
     }
 }

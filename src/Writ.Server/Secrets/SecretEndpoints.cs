@@ -1,3 +1,4 @@
+using Writ.Core.Humans;
 using Microsoft.AspNetCore.Http;
 using Writ.Client.Contracts;
 using Writ.Client.Http;
@@ -22,7 +23,7 @@ internal static class SecretEndpoints
 
     public static IEndpointRouteBuilder MapSecrets(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/secrets").RequireAdmin();
+        var group = app.MapGroup("/api/secrets").RequireHuman(HumanRoles.Admin);
         group.MapGet("", async (IWritStore store, CancellationToken ct) =>
             Results.Json((await store.Secrets.ListAsync(ct)).Select(ToInfo).ToList(), WritJson.Options));
         group.MapGet("/{name}", async (string name, IWritStore store, CancellationToken ct) =>

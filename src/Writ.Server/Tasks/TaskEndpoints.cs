@@ -1,3 +1,4 @@
+using Writ.Core.Humans;
 using Microsoft.AspNetCore.Http;
 using Writ.Client.Contracts;
 using Writ.Client.Http;
@@ -42,14 +43,14 @@ internal static class TaskEndpoints
             return Results.Json(new { agent = c.Subject, resource = c.Audience, scope = c.Scope, environment = c.Environment, task = c.TaskId, target = c.Target, expires_at = c.ExpiresAt }, WritJson.Options);
         });
 
-        var admin = app.MapGroup("/api/tasks").RequireAdmin();
+        var admin = app.MapGroup("/api/tasks").RequireHuman(HumanRoles.Admin);
         admin.MapGet("", async (string? agent, string? status, int? limit, IWritStore store, CancellationToken ct) =>
         {
             if (status is not null && status is not (TaskStatuses.Open or TaskStatuses.Completed or TaskStatuses.Expired))
                 return Problems.BadRequest("request.invalid_status", "status must be open, completed or expired");
             var tasks = await store.Tasks.ListAsync(agent, status, Math.Clamp(limit ?? 100, 1, 1000), ct);
             return Results.Json(tasks.Select(ToInfo).ToList(), WritJson.Options);
-        });
+        }).AllowRoles(HumanRoles.Admin, HumanRoles.Auditor);
         admin.MapPost("/{id}/complete", (string id, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock) =>
         {
             var caller = Caller.Of(http);

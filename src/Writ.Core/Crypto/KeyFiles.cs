@@ -1,0 +1,56 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Writ.Core.Crypto;
+
+/// <summary>
+/// Files holding key material (the master key, the webhook signing key): created 0600 from the first byte,
+/// refused when group or others may read them, base64 text inside.
+/// </summary>
+public static class KeyFiles
+{
+    /// <summary>Reads the base64 key in <paramref name="path"/>, refusing a file with permissions wider than 0600.</summary>
+    /// <exception cref="InvalidOperationException">Permissions too wide, or not base64. The message says how to fix it.</exception>
+    public static byte[] ReadPrivate(string path, string what)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            var mode = File.GetUnixFileMode(path);
+            if ((mode & ~(UnixFileMode.UserRead | UnixFileMode.UserWrite)) != 0)
+                throw new InvalidOperationException(
+                    $"The {what} file '{path}' has permissions {Octal(mode)}; it must be readable by its owner only. Run: chmod 600 '{path}'");
+        }
+        try
+        {
+            return Convert.FromBase64String(File.ReadAllText(path).Trim());
+        }
+        catch (FormatException)
+        {
+            throw new InvalidOperationException($"The {what} file '{path}' does not hold a base64 key.");
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="key"/> as base64 to a new file created with mode 0600 (never wider; the umask can only
+    /// narrow it), flushed to disk. Refuses to overwrite: losing a key loses what it protects. A missing parent
+    /// directory is created 0700.
+    /// </summary>
+    public static void CreatePrivate(string path, ReadOnlySpan<byte> key)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
+        {
+            if (OperatingSystem.IsWindows()) Directory.CreateDirectory(directory);
+            else Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using var stream = new FileStream(path, options);
+        var text = Encoding.ASCII.GetBytes(Convert.ToBase64String(key) + "\n");
+        stream.Write(text);
+        stream.Flush(flushToDisk: true);
+        CryptographicOperations.ZeroMemory(text);
+    }
+
+    private static string Octal(UnixFileMode mode) => "0" + Convert.ToString((int)mode & 0xFFF, 8);
+}

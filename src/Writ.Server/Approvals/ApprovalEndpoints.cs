@@ -1,0 +1,154 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Writ.Client.Contracts;
+using Writ.Client.Http;
+using Writ.Core.Approvals;
+using Writ.Core.Audit;
+using Writ.Core.Common;
+using Writ.Core.Humans;
+using Writ.Core.Storage;
+using Writ.Server.Auth;
+using Writ.Server.Hosting;
+using Writ.Server.Http;
+using Writ.Server.Webhooks;
+
+namespace Writ.Server.Approvals;
+
+/// <summary>
+/// <c>/api/approvals</c>: approvers (and auditors, admins, read-only) list and inspect requests; approvers approve
+/// or deny with a reason. Every decision, refused or not, is audited with actor kind <c>human</c> before it takes
+/// effect. Agents never get here (invariant 8); who may decide is <see cref="ApprovalDecisions.Decide"/>'s call.
+/// </summary>
+internal static class ApprovalEndpoints
+{
+    public static IEndpointRouteBuilder MapApprovals(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/approvals").RequireHuman(HumanRoles.Approver, HumanRoles.Auditor, HumanRoles.Admin);
+        group.MapGet("", async (string? status, int? limit, IWritStore store, CancellationToken ct) =>
+        {
+            if (status is not null && status is not (ApprovalStatuses.Pending or ApprovalStatuses.Approved or ApprovalStatuses.Denied
+                    or ApprovalStatuses.Expired or ApprovalStatuses.Used or ApprovalStatuses.Closed))
+                return Problems.BadRequest("request.invalid_status", "status must be pending, approved, denied, expired, used or closed");
+            var list = await store.Approvals.ListAsync(status, Math.Clamp(limit ?? 100, 1, 1000), ct);
+            return Results.Json(list.Select(ToInfo).ToList(), WritJson.Options);
+        });
+        group.MapGet("/{id}", async (string id, IWritStore store, CancellationToken ct) =>
+            await store.Approvals.GetAsync(id, ct) is { } a ? Results.Json(ToInfo(a), WritJson.Options) : NotFound(id));
+        group.MapPost("/{id}/approve", (string id, HttpContext http, IWritStore store, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock) =>
+            DecideAsync(id, true, http, store, audit, notifier, clock)).AllowRoles(HumanRoles.Approver);
+        group.MapPost("/{id}/deny", (string id, HttpContext http, IWritStore store, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock) =>
+            DecideAsync(id, false, http, store, audit, notifier, clock)).AllowRoles(HumanRoles.Approver);
+        return app;
+    }
+
+    private static async Task<IResult> DecideAsync(string id, bool approve, HttpContext http, IWritStore store, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock)
+    {
+        var ct = http.RequestAborted;
+        var caller = Caller.Of(http);
+        var body = await RequestBody.ReadJsonAsync<DecideApprovalRequest>(http.Request, 8 * 1024);
+        if (!body.IsSuccess) return Problems.Of(body.Error!);
+        TimeSpan? window = null;
+        if (body.Value.Window is { } w)
+        {
+            if (!Durations.TryParse(w, out var parsed)) return Problems.BadRequest("approval.invalid_window", "window must be a duration like 10m or 600s");
+            window = parsed;
+        }
+
+        var action = approve ? "approval.approve" : "approval.deny";
+        var approval = await store.Approvals.GetAsync(id, ct);
+        if (approval is null) return NotFound(id);
+        // The bootstrap admin token is not a person; only a user session can decide.
+        var user = caller.SessionHash is null ? null : await store.Users.GetAsync(caller.ActorId, ct);
+        var now = clock.GetUtcNow();
+        var decided = user is null
+            ? Result<Approval>.Fail("approval.not_approver", $"{caller.ActorId} is not a user with the approver role")
+            : ApprovalDecisions.Decide(approval, user, approve, body.Value.Reason, window, now);
+        if (!decided.IsSuccess)
+        {
+            await audit.RecordAsync(Event(now, caller, action, approval, Decisions.Deny, decided.Error!.Code, body.Value.Reason), null, ct);
+            return Problems.Of(decided.Error!, StatusOf(decided.Error!.Code));
+        }
+
+        var next = decided.Value with { Version = approval.Version + 1 };
+        var outcome = next.Status == ApprovalStatuses.Pending ? "approval.vote_recorded" : "approval." + next.Status;
+        await audit.RecordAsync(Event(now, caller, action, next, approve ? Decisions.Allow : Decisions.Deny, outcome, body.Value.Reason), null, ct);
+        if (!await store.Approvals.UpdateAsync(next, ct))
+        {
+            // Another approver decided first: this decision did not happen, and the log says so.
+            await audit.RecordAsync(Event(clock.GetUtcNow(), caller, action, approval, Decisions.Deny, "approval.conflict", null), null, ct);
+            return Problems.Of(409, "approval.conflict", $"approval {approval.Id} was decided by someone else at the same moment; look at it again");
+        }
+        if (next.Status != ApprovalStatuses.Pending) await notifier.DecidedAsync(next, ct);
+        return Results.Json(ToInfo(next), WritJson.Options);
+    }
+
+    private static int StatusOf(string code) => code switch
+    {
+        "approval.reason_required" or "approval.invalid_reason" or "approval.invalid_window" => 400,
+        "approval.not_pending" or "approval.expired" or "approval.already_decided" => 409,
+        _ => 403,
+    };
+
+    private static AuditEvent Event(DateTimeOffset now, Caller caller, string action, Approval a, string decision, string reason, string? why)
+    {
+        var details = new Dictionary<string, object?> { ["approval"] = a.Id, ["kind"] = a.Kind, ["agent"] = a.Request.AgentId };
+        if (!string.IsNullOrWhiteSpace(why)) details["reason"] = why.Length <= ApprovalDecisions.MaxReasonLength ? why.Trim() : why[..ApprovalDecisions.MaxReasonLength];
+        if (a.WindowEndsAt is { } end) details["window_ends_at"] = end.ToString("O");
+        return new AuditEvent(now, caller.ActorKind, caller.ActorId, a.OnBehalfOf, a.Request.TaskId, action, a.Request.Resource, a.Request.Environment,
+            a.Request.Scope, a.Request.Target, decision, reason, null, 0, JsonSerializer.Serialize(details));
+    }
+
+    private static IResult NotFound(string id) => Problems.Of(404, "approval.not_found", $"no approval {Agents.AgentEndpoints.Bounded(id)}");
+
+    internal static ApprovalInfo ToInfo(Approval a) => new(
+        a.Id, a.Kind, a.Status, a.Request.AgentId, a.OnBehalfOf, a.AgentOwner, a.Request.TaskId, a.Request.Resource, a.Request.Environment,
+        a.Request.Scope, a.Request.Target, a.Request.TtlSeconds, a.Justification, a.Rule.Required, a.Approvals, a.Rule.Approvers,
+        (int)a.Rule.MaxWindow.TotalSeconds, a.RequestedAt, a.ExpiresAt, a.DecidedAt, a.WindowEndsAt, a.UsedAt,
+        a.Votes.Select(v => new ApprovalVoteInfo(v.User, v.Approve ? "approve" : "deny", v.Reason, v.At, v.WindowSeconds)).ToList());
+}
+
+/// <summary>
+/// Every few seconds: pending approvals past their expiry become expired, and elevation windows that have ended
+/// are closed with their credentials revoked — each audited (actor <c>system</c>) and notified.
+/// </summary>
+internal sealed class ApprovalMaintenance(IWritStore store, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock, ILogger<ApprovalMaintenance> logger) : BackgroundService
+{
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, clock);
+        do
+        {
+            try
+            {
+                await RunOnceAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                WebhookLog.MaintenanceFailed(logger, e);
+            }
+        } while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    public async Task RunOnceAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        foreach (var expired in await store.Approvals.ExpireDueAsync(now, ct))
+        {
+            await audit.RecordAsync(SystemEvent(now, "approval.expire", expired, "approval.expired", null), null, ct);
+            await notifier.DecidedAsync(expired, ct);
+        }
+        foreach (var (closed, revoked) in await store.Approvals.CloseEndedWindowsAsync(now, ct))
+        {
+            await audit.RecordAsync(SystemEvent(now, "elevation.expire", closed, "elevation.window_closed", revoked), null, ct);
+            await notifier.DecidedAsync(closed, ct);
+        }
+    }
+
+    private static AuditEvent SystemEvent(DateTimeOffset now, string action, Approval a, string reason, int? revoked) =>
+        new(now, ActorKinds.System, "writ", a.OnBehalfOf, a.Request.TaskId, action, a.Request.Resource, a.Request.Environment, a.Request.Scope,
+            a.Request.Target, Decisions.Info, reason, null, 0,
+            revoked is null ? $$"""{"approval":"{{a.Id}}","agent":"{{a.Request.AgentId}}"}""" : $$"""{"approval":"{{a.Id}}","agent":"{{a.Request.AgentId}}","revoked":{{revoked}}}""");
+}
