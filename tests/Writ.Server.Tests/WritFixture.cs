@@ -115,6 +115,22 @@ public sealed class WritFixture : IAsyncDisposable
 
     public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
+    /// <summary>A password good enough for the server's rules; test users all share it (it is obviously fake).</summary>
+    public const string TestPassword = "correct horse battery staple";
+
+    /// <summary>Adds a user with <paramref name="roles"/> (through the API, as the bootstrap admin) and returns a client logged in as them.</summary>
+    public async Task<WritAdminClient> UserAsync(string name, params string[] roles)
+    {
+        await Admin().AddUserAsync(name, roles, TestPassword);
+        return await LoginAsync(name);
+    }
+
+    public async Task<WritAdminClient> LoginAsync(string name, string password = TestPassword)
+    {
+        var session = await WritAdminClient.LoginAsync(Http(), new Uri(Issuer + "/"), name, password);
+        return new WritAdminClient(Http(), new Uri(Issuer + "/"), session.Token);
+    }
+
     /// <summary>Enrolls a fresh key for <paramref name="agentId"/> through the real API and returns a connected agent client.</summary>
     public async Task<TestAgent> EnrollAsync(string agentId)
     {

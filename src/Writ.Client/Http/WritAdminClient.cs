@@ -48,6 +48,10 @@ public sealed class WritAdminClient
     public Task<TaskInfo> CompleteTaskAsync(string taskId, CancellationToken ct = default) =>
         PostAsync<TaskInfo>($"api/tasks/{Uri.EscapeDataString(taskId)}/complete", null, ct);
 
+    /// <summary>Unrevoked, unexpired credentials, of one agent or all.</summary>
+    public Task<List<CredentialInfo>> ListActiveCredentialsAsync(string? agentId = null, CancellationToken ct = default) =>
+        GetAsync<List<CredentialInfo>>("api/credentials" + Query(("agent", agentId)), ct);
+
     public Task<CredentialInfo> RevokeCredentialAsync(string jti, CancellationToken ct = default) =>
         PostAsync<CredentialInfo>($"api/credentials/{Uri.EscapeDataString(jti)}/revoke", null, ct);
 
@@ -112,6 +116,9 @@ public sealed class WritAdminClient
 
     public Task<ApprovalInfo> DenyAsync(string id, string reason, CancellationToken ct = default) =>
         PostAsync<ApprovalInfo>($"api/approvals/{Uri.EscapeDataString(id)}/deny", new DecideApprovalRequest(reason), ct);
+
+    public Task<List<WebhookDeliveryInfo>> ListWebhookDeliveriesAsync(int limit = 100, CancellationToken ct = default) =>
+        GetAsync<List<WebhookDeliveryInfo>>("api/webhooks/deliveries" + Query(("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture))), ct);
 
     public Task<List<SigningKeyInfo>> RotateSigningKeyAsync(CancellationToken ct = default) => PostAsync<List<SigningKeyInfo>>("api/keys/rotate", null, ct);
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Writ.Client.Contracts;
@@ -96,7 +95,7 @@ internal static class ApprovalEndpoints
         if (!string.IsNullOrWhiteSpace(why)) details["reason"] = why.Length <= ApprovalDecisions.MaxReasonLength ? why.Trim() : why[..ApprovalDecisions.MaxReasonLength];
         if (a.WindowEndsAt is { } end) details["window_ends_at"] = end.ToString("O");
         return new AuditEvent(now, caller.ActorKind, caller.ActorId, a.OnBehalfOf, a.Request.TaskId, action, a.Request.Resource, a.Request.Environment,
-            a.Request.Scope, a.Request.Target, decision, reason, null, 0, JsonSerializer.Serialize(details));
+            a.Request.Scope, a.Request.Target, decision, reason, null, 0, AuditDetails.Of(details));
     }
 
     private static IResult NotFound(string id) => Problems.Of(404, "approval.not_found", $"no approval {Agents.AgentEndpoints.Bounded(id)}");

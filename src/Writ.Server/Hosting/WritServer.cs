@@ -99,6 +99,7 @@ public static class WritServer
         app.MapGateway();
         app.MapUsers();
         app.MapApprovals();
+        app.MapWebhooks();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapFallback((HttpContext http) => Problems.Of(404, "request.not_found", $"no endpoint {http.Request.Method} {AgentEndpoints.Bounded(http.Request.Path.Value ?? "")}"));
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Writ.Client.Contracts;
@@ -130,9 +129,8 @@ internal static class UserEndpoints
     private static AuditEvent Refused(DateTimeOffset now, string actor, string actorKind, string code) =>
         new(now, actorKind, actor, null, null, "user.login", null, null, null, null, Decisions.Deny, code, null, 0, null);
 
-    internal static AuditEvent Event(DateTimeOffset now, Caller caller, string action, string decision, string? reason, Dictionary<string, string> details) =>
-        new(now, caller.ActorKind, caller.ActorId, null, null, action, null, null, null, null, decision, reason, null, 0,
-            details.Count == 0 ? null : JsonSerializer.Serialize(details));
+    private static AuditEvent Event(DateTimeOffset now, Caller caller, string action, string decision, string? reason, Dictionary<string, object?> details) =>
+        new(now, caller.ActorKind, caller.ActorId, null, null, action, null, null, null, null, decision, reason, null, 0, AuditDetails.Of(details));
 
     private static IResult InvalidCredentials() => Problems.Of(401, "auth.invalid_credentials", "wrong user name or password");
 

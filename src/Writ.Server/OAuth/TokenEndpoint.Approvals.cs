@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Writ.Core.Agents;
 using Writ.Core.Approvals;
@@ -108,7 +107,7 @@ internal sealed partial class TokenEndpoint
 
     private static string GrantCode(Approval approval) => approval.IsElevation ? "elevation.granted" : "approval.granted";
 
-    private static string Details(string approvalId, string? justification) => JsonSerializer.Serialize(justification is null
-        ? new Dictionary<string, string> { ["approval"] = approvalId }
-        : new Dictionary<string, string> { ["approval"] = approvalId, ["justification"] = justification });
+    private static string? Details(string approvalId, string? justification) => AuditDetails.Of(justification is null
+        ? new Dictionary<string, object?> { ["approval"] = approvalId }
+        : new Dictionary<string, object?> { ["approval"] = approvalId, ["justification"] = justification });
 }

@@ -30,6 +30,8 @@ public sealed class RecordingUpstream : IAsyncDisposable
 
     public string BaseUrl { get; private set; } = "";
 
+    private int _flakyCalls;
+
     public static async Task<RecordingUpstream> StartAsync()
     {
         var upstream = new RecordingUpstream();
@@ -60,6 +62,11 @@ public sealed class RecordingUpstream : IAsyncDisposable
             http.Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_token\", received=\"{auth}\"";
             http.Response.ContentType = "application/json";
             await http.Response.WriteAsync($$"""{"error":"bad token","you_sent":"{{auth}}","query":"{{http.Request.QueryString}}"}""");
+            return;
+        }
+        if (path.EndsWith("/flaky", StringComparison.Ordinal) && Interlocked.Increment(ref _flakyCalls) == 1)
+        {
+            http.Response.StatusCode = 500; // the first call fails, later ones succeed: a receiver that comes back
             return;
         }
         if (path.EndsWith("/slow", StringComparison.Ordinal))
