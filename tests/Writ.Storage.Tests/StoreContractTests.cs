@@ -13,7 +13,7 @@ namespace Writ.Storage.Tests;
 /// The contract every storage engine honours, written once and run for SQLite and PostgreSQL.
 /// Each test gets a fresh, empty database from <see cref="CreateDatabaseAsync"/>.
 /// </summary>
-public abstract class StoreContractTests : IAsyncLifetime
+public abstract partial class StoreContractTests : IAsyncLifetime
 {
     protected static readonly DateTimeOffset T0 = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
