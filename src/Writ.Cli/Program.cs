@@ -5,7 +5,10 @@ using Writ.Client.Http;
 var root = new RootCommand("writ: task-scoped, short-lived, key-bound credentials for AI agents")
 {
     ServerCommand.Create(),
-    AdminCommands.Login(),
+    HumanCommands.Login(),
+    HumanCommands.Logout(),
+    HumanCommands.User(),
+    HumanCommands.Approvals(),
     PolicyCommands.Apply(),
     PolicyCommands.Policy(),
     AgentCommands.Create(),

@@ -63,7 +63,11 @@ public sealed class IncidentStoryTests : IAsyncLifetime
 
         var delete = await Writ.RunAsync(_agentMachine, null, "token", "--task", taskId, "--scope", "volumes:delete", "--target", "vol-staging-db");
         Assert.Equal(1, delete.ExitCode);
-        Assert.Contains("policy.elevation_required", delete.Stderr);
+        Assert.Contains("approval.justification_required", delete.Stderr);
+        var elevation = await Writ.RunAsync(_agentMachine, null, "token", "--task", taskId, "--scope", "volumes:delete", "--target", "vol-staging-db",
+            "--justification", "the staging database volume is corrupt after the migration");
+        Assert.Equal(3, elevation.ExitCode);
+        Assert.Contains("policy.elevation_required", elevation.Stderr);
 
         // The token copied to another process, without the agent's key, is refused.
         using (var http = new HttpClient())

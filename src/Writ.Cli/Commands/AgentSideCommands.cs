@@ -152,12 +152,36 @@ internal static class AgentSideCommands
         var task = new Option<string>("--task") { Description = "task id (writ task start)", Required = true };
         var environment = new Option<string>("--env") { Description = "environment (default: the agent's own)" };
         var json = new Option<bool>("--json") { Description = "print the whole token response as JSON" };
-        var command = new Command("token", "get a task-scoped, DPoP-bound access token (for scripts)") { agent, scope, target, ttl, task, environment, json };
+        var justification = new Option<string>("--justification") { Description = "why: required when the policy wants a human to approve (write) or elevate (delete)" };
+        var wait = new Option<bool>("--wait") { Description = "if a human must approve, wait (polling) until they decide" };
+        var approval = new Option<string>("--approval") { Description = "redeem an approval id that a human has approved" };
+        var command = new Command("token", "get a task-scoped, DPoP-bound access token (for scripts)") { agent, scope, target, ttl, task, environment, json, justification, wait, approval };
         command.SetAction(async (parse, ct) =>
         {
             var client = AgentIdentity.Connect(parse.GetValue(agent));
-            var credential = await client.GetCredentialAsync(string.Join(' ', parse.GetValue(scope)!), parse.GetValue(task)!, parse.GetValue(target),
-                ParseTtl(parse.GetValue(ttl)), parse.GetValue(environment), ct);
+            var (scopes, taskId, targetValue, ttlValue, env) = (string.Join(' ', parse.GetValue(scope)!), parse.GetValue(task)!, parse.GetValue(target),
+                ParseTtl(parse.GetValue(ttl)), parse.GetValue(environment));
+            var why = parse.GetValue(justification);
+            Credential credential;
+            if (parse.GetValue(wait))
+            {
+                if (why is null) throw new CliException("--wait asks a human: say why with --justification \"…\"");
+                credential = await client.GetApprovedCredentialAsync(scopes, taskId, why, targetValue, ttlValue, env,
+                    id => Console.Error.WriteLine($"waiting for a human to approve {id} (writ approvals show {id}); Ctrl+C to stop waiting"), ct);
+            }
+            else
+            {
+                try
+                {
+                    credential = await client.GetCredentialAsync(scopes, taskId, targetValue, ttlValue, env, ct, why, parse.GetValue(approval));
+                }
+                catch (WritApiException e) when (e.ApprovalId is not null && e.OAuthError is "approval_required" or "elevation_required" or "authorization_pending")
+                {
+                    Console.Error.WriteLine($"writ: {e.OAuthError} ({e.Code}): {e.Message}");
+                    Console.Error.WriteLine($"when approved: writ token --task {taskId} --scope {scopes}{(targetValue is null ? "" : " --target " + targetValue)} --approval {e.ApprovalId}");
+                    return 3;
+                }
+            }
             if (parse.GetValue(json)) Output.Json(credential);
             else Console.WriteLine(credential.AccessToken);
             Console.Error.WriteLine($"{credential.Scope} in {credential.Environment}, expires {Output.Text(credential.ExpiresAt)}; bound to this agent's key (DPoP)");

@@ -17,6 +17,7 @@ internal static class PolicyCommands
             if (!Validate(sources)) return 1;
             var applied = await CliContext.AdminClient().ApplyPolicyAsync(sources.Select(s => new PolicyFile(s.Path, s.Text)).ToList(), ct);
             Console.WriteLine($"applied policy version {applied.Version} (sha256 {applied.Sha256[..16]}…): {applied.Agents} agents, {applied.Roles} roles, {applied.Resources} resources");
+            foreach (var w in applied.Warnings ?? []) Console.Error.WriteLine("warning: " + w);
             return 0;
         });
         return command;
@@ -25,12 +26,23 @@ internal static class PolicyCommands
     public static Command Policy()
     {
         var path = new Argument<string>("path") { Description = "policy file or directory" };
-        var validate = new Command("validate", "check policy offline; every problem with file:line:column") { path };
-        validate.SetAction(parse =>
+        var server = new Option<bool>("--server") { Description = "also check against the server's users: approval rules that no existing approver could satisfy" };
+        var validate = new Command("validate", "check policy offline; every problem with file:line:column") { path, server };
+        validate.SetAction(async (parse, ct) =>
         {
             var sources = Read(parse.GetValue(path)!);
             if (!Validate(sources)) return 1;
-            Console.WriteLine($"ok: {sources.Count} file(s) valid, sha256 {PolicyLoader.ComputeSha256(sources)}");
+            if (parse.GetValue(server))
+            {
+                var check = await CliContext.AdminClient().CheckPolicyAsync(sources.Select(s => new PolicyFile(s.Path, s.Text)).ToList(), ct);
+                foreach (var p in check.Problems) Console.Error.WriteLine(p.ToString());
+                if (!check.Valid)
+                {
+                    Console.Error.WriteLine($"{check.Problems.Count} problem(s) against the server's users");
+                    return 1;
+                }
+            }
+            Console.WriteLine($"ok: {sources.Count} file(s) valid{(parse.GetValue(server) ? " (and satisfiable by the server's users)" : "")}, sha256 {PolicyLoader.ComputeSha256(sources)}");
             return 0;
         });
 

@@ -108,17 +108,7 @@ internal static class SecretCommands
         }
         else
         {
-            Console.Error.Write("secret value (not echoed): ");
-            var sb = new StringBuilder();
-            while (true)
-            {
-                var key = Console.ReadKey(intercept: true);
-                if (key.Key == ConsoleKey.Enter) break;
-                if (key.Key == ConsoleKey.Backspace) { if (sb.Length > 0) sb.Length--; continue; }
-                sb.Append(key.KeyChar);
-            }
-            Console.Error.WriteLine();
-            text = sb.ToString();
+            text = ConsoleInput.ReadHiddenLine("secret value (not echoed): ");
         }
         if (text.EndsWith("\r\n", StringComparison.Ordinal)) text = text[..^2];
         else if (text.EndsWith('\n')) text = text[..^1];

@@ -15,7 +15,9 @@ internal static class ServerCommand
         var issuer = new Option<string>("--issuer") { Description = "public URL of this server (tokens' iss; DPoP htu base); default: the first --urls entry" };
         var masterKey = new Option<string>("--master-key") { Description = "master key file (0600); default DATA/master.key" };
         var reset = new Option<bool>("--reset-admin-token") { Description = "with --dev: mint a new admin token and print it once" };
-        var command = new Command("server", "run the Writ server (broker API, OAuth endpoints, audit)") { dev, data, urls, db, policy, issuer, masterKey, reset };
+        var webhook = new Option<string[]>("--webhook") { Description = "URL to notify of approval requests and decisions (Slack incoming webhooks work as is); repeatable" };
+        var webhookKey = new Option<string>("--webhook-key") { Description = "file (0600, base64) with the key that signs webhook bodies; default DATA/webhook.key, made on first start" };
+        var command = new Command("server", "run the Writ server (broker API, OAuth endpoints, audit)") { dev, data, urls, db, policy, issuer, masterKey, reset, webhook, webhookKey };
         command.SetAction(async (parse, ct) =>
         {
             var isDev = parse.GetValue(dev);
@@ -31,6 +33,8 @@ internal static class ServerCommand
                 Issuer = parse.GetValue(issuer),
                 MasterKeyPath = parse.GetValue(masterKey),
                 ResetAdminToken = parse.GetValue(reset),
+                WebhookUrls = (parse.GetValue(webhook) ?? []).Select(WebhookUri).ToArray(),
+                WebhookKeyPath = parse.GetValue(webhookKey),
             };
             try
             {
@@ -44,4 +48,9 @@ internal static class ServerCommand
         });
         return command;
     }
+
+    private static Uri WebhookUri(string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == "http" || uri.Scheme == "https")
+            ? uri
+            : throw new CliException($"--webhook '{text}' is not an http(s) URL");
 }
