@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Replays the incident against a real Writ server: a staging coding agent, stuck on a credential
-# mismatch, tries to delete production. Usage: examples/incident.sh   (needs only the .NET SDK)
+# mismatch, tries to delete production; then asks a human for a time-limited elevation to delete a
+# staging volume. Usage: examples/incident.sh   (needs only the .NET SDK)
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 WORK="$(mktemp -d /tmp/writ-incident.XXXXXX)"
@@ -33,15 +34,37 @@ echo "${TOKEN:0:40}…"
 say "Stuck, it asks to delete the production volume: denied, wrong environment"
 (unset WRIT_TOKEN; run writ token --task "$TASK" --scope volumes:delete --target vol-prod-db --env production)
 
-say "It asks to delete the staging volume: a delete needs a time-limited elevation approved by a human"
+say "It asks to delete the staging volume: a delete needs a justification and a time-limited elevation approved by a human"
 (unset WRIT_TOKEN; run writ token --task "$TASK" --scope volumes:delete --target vol-staging-db)
+(unset WRIT_TOKEN; run writ token --task "$TASK" --scope volumes:delete --target vol-staging-db \
+  --justification "vol-staging-db is corrupt after the OPS-1234 migration; recreate it from the seed")
 
 say "The token, copied to another process without the agent's key, is refused"
 echo "\$ curl -H \"Authorization: DPoP ${TOKEN:0:24}…\" $WRIT_ADDR/api/agent/credential"
 curl -s -H "Authorization: DPoP $TOKEN" "$WRIT_ADDR/api/agent/credential"; echo
 
+say "Act 2. The operator adds alice (on call, an approver); alice logs in and sees the request"
+echo "correct horse battery staple" | writ user add alice --role approver
+ALICE=(env -u WRIT_TOKEN XDG_CONFIG_HOME="$WORK/alice")
+echo "correct horse battery staple" | "${ALICE[@]}" dotnet "$WORK/bin/writ.dll" login --user alice --addr "$WRIT_ADDR" 2>/dev/null
+alice() { printf '$ writ %s\n' "$*"; "${ALICE[@]}" dotnet "$WORK/bin/writ.dll" "$@" || printf '(exit %s)\n' "$?"; }
+ID="$("${ALICE[@]}" dotnet "$WORK/bin/writ.dll" approvals list -o json | grep -o 'apr_[A-Za-z0-9_-]*' | head -1)"
+alice approvals show "$ID"
+
+say "alice (on call; not the agent's owner, who may not approve it) approves a short window"
+WINDOW="${WINDOW:-20s}"   # 10m in real life; short here so the script does not wait ten minutes
+alice approvals approve "$ID" --reason "confirmed with dana: recreate from the seed, nothing else on it" --window "$WINDOW"
+
+say "The agent redeems the elevation: a delete credential for that one volume, dying with the window"
+(unset WRIT_TOKEN; writ token --task "$TASK" --scope volumes:delete --target vol-staging-db --approval "$ID" | cut -c1-40)
+(unset WRIT_TOKEN; run writ token --task "$TASK" --scope volumes:delete --target vol-prod-db --approval "$ID")
+
+say "After the window the same request is refused (and the credential it produced is revoked)"
+for _ in $(seq 60); do "${ALICE[@]}" dotnet "$WORK/bin/writ.dll" approvals show "$ID" | grep -q closed && break; sleep 1; done
+(unset WRIT_TOKEN; run writ token --task "$TASK" --scope volumes:delete --target vol-staging-db --approval "$ID")
+
 say "Who did what"
-run writ audit tail -n 8
+run writ audit tail -n 12
 
 say "The chain verifies"
 run writ audit verify
