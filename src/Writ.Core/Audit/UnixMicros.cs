@@ -21,6 +21,12 @@ public static class UnixMicros
 
     public static DateTimeOffset ToTime(long micros) => new(EpochTicks + micros * TicksPerMicro, TimeSpan.Zero);
 
+    /// <summary><see cref="From"/> for a column that may be NULL.</summary>
+    public static long? FromOptional(DateTimeOffset? at) => at is { } t ? From(t) : null;
+
+    /// <summary><see cref="ToTime"/> for a column that may be NULL.</summary>
+    public static DateTimeOffset? ToOptionalTime(long? micros) => micros is { } m ? ToTime(m) : null;
+
     /// <summary>The same instant in UTC, truncated to whole microseconds.</summary>
     public static DateTimeOffset Normalize(DateTimeOffset at) => ToTime(From(at));
 }

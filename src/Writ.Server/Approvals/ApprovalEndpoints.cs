@@ -111,29 +111,14 @@ internal static class ApprovalEndpoints
 /// Every few seconds: pending approvals past their expiry become expired, and elevation windows that have ended
 /// are closed with their credentials revoked — each audited (actor <c>system</c>) and notified.
 /// </summary>
-internal sealed class ApprovalMaintenance(IWritStore store, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock, ILogger<ApprovalMaintenance> logger) : BackgroundService
+internal sealed class ApprovalMaintenance(IWritStore store, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock, ILogger<ApprovalMaintenance> logger)
+    : PeriodicJob(clock, logger)
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(2);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public override async Task RunOnceAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(Interval, clock);
-        do
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                WebhookLog.MaintenanceFailed(logger, e);
-            }
-        } while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
-
-    public async Task RunOnceAsync(CancellationToken ct)
-    {
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         foreach (var expired in await store.Approvals.ExpireDueAsync(now, ct))
         {
             await audit.RecordAsync(SystemEvent(now, "approval.expire", expired, "approval.expired", null), null, ct);

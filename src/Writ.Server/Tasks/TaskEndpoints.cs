@@ -102,37 +102,23 @@ internal static class TaskEndpoints
 }
 
 /// <summary>Expires tasks whose time is up (revoking their credentials) and audits each expiry.</summary>
-internal sealed class TaskExpiryService(IWritStore store, AuditLog audit, TimeProvider clock, ILogger<TaskExpiryService> logger) : BackgroundService
+internal sealed class TaskExpiryService(IWritStore store, AuditLog audit, TimeProvider clock, ILogger<TaskExpiryService> logger) : PeriodicJob(clock, logger)
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(5);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public override async Task RunOnceAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(Interval, clock);
-        do
+        var now = Clock.GetUtcNow();
+        foreach (var id in await store.Tasks.ExpireDueAsync(now, ct))
         {
-            try
-            {
-                var now = clock.GetUtcNow();
-                foreach (var id in await store.Tasks.ExpireDueAsync(now, stoppingToken))
-                {
-                    await audit.RecordAsync(new AuditEvent(now, ActorKinds.System, "writ", null, id, "task.expire", null, null, null, null,
-                        Decisions.Info, null, null, 0, null), null, stoppingToken);
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                Log.ExpiryFailed(logger, e);
-            }
-        } while (await timer.WaitForNextTickAsync(stoppingToken));
+            await audit.RecordAsync(new AuditEvent(now, ActorKinds.System, "writ", null, id, "task.expire", null, null, null, null,
+                Decisions.Info, null, null, 0, null), null, ct);
+        }
     }
 }
 
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Task expiry pass failed; will retry")]
-    public static partial void ExpiryFailed(ILogger logger, Exception exception);
-
     [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "Audit checkpoint failed; will retry")]
     public static partial void CheckpointFailed(ILogger logger, Exception exception);
 

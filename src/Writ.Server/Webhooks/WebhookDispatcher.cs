@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using Writ.Core.Storage;
+using Writ.Server.Hosting;
 
 namespace Writ.Server.Webhooks;
 
@@ -11,36 +12,24 @@ namespace Writ.Server.Webhooks;
 /// <c>X-Writ-Signature: v1=HEX(HMAC-SHA256(key, TIMESTAMP + "." + BODY))</c> (the timestamp lets receivers refuse
 /// replays), retried with exponential backoff on failure, and every attempt is recorded in the delivery log.
 /// </summary>
-internal sealed class WebhookDispatcher(IWritStore store, WebhookSettings settings, TimeProvider clock, ILogger<WebhookDispatcher> logger) : BackgroundService
+internal sealed class WebhookDispatcher(IWritStore store, WebhookSettings settings, TimeProvider clock, ILogger<WebhookDispatcher> logger)
+    : PeriodicJob(clock, logger)
 {
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
     {
         Timeout = settings.Timeout,
     };
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (settings.Urls.Count == 0) return;
-        using var timer = new PeriodicTimer(settings.PollInterval, clock);
-        do
-        {
-            try
-            {
-                await DeliverDueAsync(stoppingToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                WebhookLog.PassFailed(logger, e);
-            }
-        } while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override TimeSpan Interval => settings.PollInterval;
 
-    public async Task DeliverDueAsync(CancellationToken ct)
+    protected override bool Enabled => settings.Urls.Count > 0;
+
+    public override async Task RunOnceAsync(CancellationToken ct)
     {
-        foreach (var delivery in await store.Webhooks.DueAsync(clock.GetUtcNow(), 50, ct))
+        foreach (var delivery in await store.Webhooks.DueAsync(Clock.GetUtcNow(), 50, ct))
         {
             var (ok, status, error) = await SendAsync(delivery, ct);
-            var now = clock.GetUtcNow();
+            var now = Clock.GetUtcNow();
             var attempts = delivery.Attempts + 1;
             DateTimeOffset? retryAt = ok || attempts >= settings.MaxAttempts ? null : now + settings.RetryDelay(attempts);
             await store.Webhooks.RecordAttemptAsync(delivery.Id, ok, status, error, now, retryAt, ct);
@@ -49,7 +38,7 @@ internal sealed class WebhookDispatcher(IWritStore store, WebhookSettings settin
 
     private async Task<(bool Ok, int? Status, string? Error)> SendAsync(WebhookDelivery delivery, CancellationToken ct)
     {
-        var timestamp = clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var timestamp = Clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Url)
         {
             Content = new StringContent(delivery.Body, Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
@@ -79,13 +68,4 @@ internal sealed class WebhookDispatcher(IWritStore store, WebhookSettings settin
         _http.Dispose();
         base.Dispose();
     }
-}
-
-internal static partial class WebhookLog
-{
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Error, Message = "Webhook delivery pass failed; will retry")]
-    public static partial void PassFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Error, Message = "Approval maintenance pass failed; will retry")]
-    public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 }

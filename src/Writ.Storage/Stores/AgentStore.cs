@@ -28,7 +28,7 @@ internal sealed class AgentStore(Engine engine) : IAgentStore
             a.Description,
             a.Status,
             CreatedAt = UnixMicros.From(a.CreatedAt),
-            LastSeenAt = Micros(a.LastSeenAt),
+            LastSeenAt = UnixMicros.FromOptional(a.LastSeenAt),
         }).ToList();
         // Status, keys, creation and last-seen times belong to the store once the agent exists; policy declares the rest.
         return engine.WriteAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(
@@ -73,7 +73,7 @@ internal sealed class AgentStore(Engine engine) : IAgentStore
                 code.CreatedBy,
                 CreatedAt = UnixMicros.From(code.CreatedAt),
                 ExpiresAt = UnixMicros.From(code.ExpiresAt),
-                UsedAt = Micros(code.UsedAt),
+                UsedAt = UnixMicros.FromOptional(code.UsedAt),
             }, tx, cancellationToken: ct)), ct);
 
     public async Task<Result<AgentKey>> EnrollAsync(string codeHash, string thumbprint, string publicJwk, DateTimeOffset now, CancellationToken ct)
@@ -145,7 +145,6 @@ internal sealed class AgentStore(Engine engine) : IAgentStore
         return rows.Select(r => r.ToKey()).ToList();
     }
 
-    private static long? Micros(DateTimeOffset? at) => at is { } t ? UnixMicros.From(t) : null;
 
     private sealed class AgentRow
     {

@@ -40,9 +40,9 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
                 VotesJson = JsonSerializer.Serialize(a.Votes, StorageJson.Default.IReadOnlyListApprovalVote),
                 RequestedAt = UnixMicros.From(a.RequestedAt),
                 ExpiresAt = UnixMicros.From(a.ExpiresAt),
-                DecidedAt = Micros(a.DecidedAt),
-                WindowEndsAt = Micros(a.WindowEndsAt),
-                UsedAt = Micros(a.UsedAt),
+                DecidedAt = UnixMicros.FromOptional(a.DecidedAt),
+                WindowEndsAt = UnixMicros.FromOptional(a.WindowEndsAt),
+                UsedAt = UnixMicros.FromOptional(a.UsedAt),
                 Version = (long)a.Version,
             }, tx, cancellationToken: ct)), ct);
 
@@ -82,9 +82,9 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
                 a.Id,
                 a.Status,
                 VotesJson = JsonSerializer.Serialize(a.Votes, StorageJson.Default.IReadOnlyListApprovalVote),
-                DecidedAt = Micros(a.DecidedAt),
-                WindowEndsAt = Micros(a.WindowEndsAt),
-                UsedAt = Micros(a.UsedAt),
+                DecidedAt = UnixMicros.FromOptional(a.DecidedAt),
+                WindowEndsAt = UnixMicros.FromOptional(a.WindowEndsAt),
+                UsedAt = UnixMicros.FromOptional(a.UsedAt),
                 Version = (long)a.Version,
                 Previous = (long)a.Version - 1,
             }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1, ct);
@@ -134,9 +134,7 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
         }, ct);
     }
 
-    private static long? Micros(DateTimeOffset? t) => t is { } v ? UnixMicros.From(v) : null;
 
-    private static DateTimeOffset? Time(long? micros) => micros is { } m ? UnixMicros.ToTime(m) : null;
 
     private sealed class Row
     {
@@ -169,6 +167,6 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
             JsonSerializer.Deserialize(RuleJson, StorageJson.Default.ApprovalRule)!,
             UnixMicros.ToTime(RequestedAt), UnixMicros.ToTime(ExpiresAt),
             JsonSerializer.Deserialize(VotesJson, StorageJson.Default.IReadOnlyListApprovalVote) ?? [],
-            Time(DecidedAt), Time(WindowEndsAt), Time(UsedAt), (int)Version);
+            UnixMicros.ToOptionalTime(DecidedAt), UnixMicros.ToOptionalTime(WindowEndsAt), UnixMicros.ToOptionalTime(UsedAt), (int)Version);
     }
 }

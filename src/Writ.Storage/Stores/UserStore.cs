@@ -27,9 +27,9 @@ internal sealed class UserStore(Engine engine) : IUserStore
                     user.Status,
                     user.PasswordHash,
                     FailedLogins = (long)user.FailedLogins,
-                    LockedUntil = Micros(user.LockedUntil),
+                    LockedUntil = UnixMicros.FromOptional(user.LockedUntil),
                     CreatedAt = UnixMicros.From(user.CreatedAt),
-                    DisabledAt = Micros(user.DisabledAt),
+                    DisabledAt = UnixMicros.FromOptional(user.DisabledAt),
                 }, tx, cancellationToken: ct)), ct).ConfigureAwait(false);
             return user;
         }
@@ -110,7 +110,7 @@ internal sealed class UserStore(Engine engine) : IUserStore
             "FROM user_sessions s JOIN users u ON u.name = s.user_name WHERE s.token_hash = @tokenHash",
             new { tokenHash }, cancellationToken: ct)).ConfigureAwait(false);
         if (row is null) return null;
-        var session = new UserSession(row.TokenHash, row.Name, UnixMicros.ToTime(row.SessionCreatedAt), UnixMicros.ToTime(row.SessionExpiresAt), Time(row.SessionRevokedAt));
+        var session = new UserSession(row.TokenHash, row.Name, UnixMicros.ToTime(row.SessionCreatedAt), UnixMicros.ToTime(row.SessionExpiresAt), UnixMicros.ToOptionalTime(row.SessionRevokedAt));
         return new SessionHolder(session, row.ToUser());
     }
 
@@ -119,9 +119,7 @@ internal sealed class UserStore(Engine engine) : IUserStore
             "UPDATE user_sessions SET revoked_at = @at WHERE token_hash = @tokenHash AND revoked_at IS NULL",
             new { tokenHash, at = UnixMicros.From(now) }, tx, cancellationToken: ct)).ConfigureAwait(false) > 0, ct);
 
-    private static long? Micros(DateTimeOffset? t) => t is { } v ? UnixMicros.From(v) : null;
 
-    private static DateTimeOffset? Time(long? micros) => micros is { } m ? UnixMicros.ToTime(m) : null;
 
     internal class UserRow
     {
@@ -135,7 +133,7 @@ internal sealed class UserStore(Engine engine) : IUserStore
         public long? DisabledAt { get; set; }
 
         public User ToUser() => new(Name, JsonSerializer.Deserialize(Roles, StorageJson.Default.IReadOnlyListString) ?? [], Status, PasswordHash,
-            (int)FailedLogins, Time(LockedUntil), UnixMicros.ToTime(CreatedAt), Time(DisabledAt));
+            (int)FailedLogins, UnixMicros.ToOptionalTime(LockedUntil), UnixMicros.ToTime(CreatedAt), UnixMicros.ToOptionalTime(DisabledAt));
     }
 
     private sealed class SessionRow : UserRow

@@ -77,6 +77,6 @@ internal sealed class WebhookStore(Engine engine) : IWebhookStore
         public long? DeliveredAt { get; set; }
 
         public WebhookDelivery ToDelivery() => new(Id, Event, Subject, Url, Body, Status, (int)Attempts, UnixMicros.ToTime(NextAttemptAt),
-            LastStatus is { } s ? (int)s : null, LastError, UnixMicros.ToTime(CreatedAt), DeliveredAt is { } d ? UnixMicros.ToTime(d) : null);
+            LastStatus is { } s ? (int)s : null, LastError, UnixMicros.ToTime(CreatedAt), UnixMicros.ToOptionalTime(DeliveredAt));
     }
 }
