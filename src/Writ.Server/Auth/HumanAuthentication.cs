@@ -34,17 +34,33 @@ internal static class HumanAuthentication
             if (!result.IsSuccess)
             {
                 if (result.Error!.Code != "auth.agent_forbidden") http.Response.Headers.WWWAuthenticate = "Bearer realm=\"writ\"";
+                await AuditRefusalAsync(http, ActorKinds.Unknown, "unknown", result.Error.Code);
                 return Problems.Of(result.Error);
             }
             var caller = result.Value;
             var allowed = http.GetEndpoint()?.Metadata.GetMetadata<AllowedRoles>()?.Roles ?? [];
             if (!allowed.Any(r => caller.Roles.Contains(r, StringComparer.Ordinal)))
+            {
+                await AuditRefusalAsync(http, caller.ActorKind, caller.ActorId, "auth.role_required");
                 return Problems.Of(403, "auth.role_required",
                     $"this needs the {string.Join(" or ", allowed)} role; {caller.ActorId} has {(caller.Roles.Count == 0 ? "no role" : string.Join(", ", caller.Roles))}");
+            }
             caller.AttachTo(http);
             return await next(context);
         });
         return builder;
+    }
+
+    /// <summary>
+    /// A refused call on a human endpoint is a security event (an agent trying to approve, a stolen or expired
+    /// session, an auditor trying to apply policy): recorded with the method and path, never the token.
+    /// </summary>
+    private static Task AuditRefusalAsync(HttpContext http, string actorKind, string actorId, string code)
+    {
+        var clock = http.RequestServices.GetRequiredService<TimeProvider>();
+        var target = http.Request.Method + " " + Agents.AgentEndpoints.Bounded(http.Request.Path.Value ?? "");
+        return http.RequestServices.GetRequiredService<Hosting.AuditLog>().RecordAsync(new AuditEvent(
+            clock.GetUtcNow(), actorKind, actorId, null, null, "human.auth", null, null, null, target, Decisions.Deny, code, null, 0, null), null, http.RequestAborted);
     }
 
     /// <summary>Sets the roles one endpoint accepts, overriding its group's.</summary>

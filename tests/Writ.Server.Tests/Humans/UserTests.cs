@@ -106,6 +106,9 @@ public sealed class UserTests : IAsyncLifetime
         await admin.CreateEnrollmentCodeAsync("coding-agent@staging");
         await admin.AddUserAsync("eve", ["auditor"], WritFixture.TestPassword);
         Assert.Equal("auth.role_required", (await Assert.ThrowsAsync<WritApiException>(() => admin.ApproveAsync("apr_x", "ok"))).Code);
+
+        var refused = await _writ.Admin().SearchAuditAsync(action: "human.auth");
+        Assert.Contains(refused, r => (r.ActorKind, r.ActorId, r.Reason, r.Target) == ("human", "audrey", "auth.role_required", "POST /api/policy"));
     }
 
     [Fact]
@@ -122,6 +125,10 @@ public sealed class UserTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
             Assert.Contains("auth.agent_forbidden", await response.Content.ReadAsStringAsync());
         }
+        var refusals = await _writ.Admin().SearchAuditAsync(action: "human.auth");
+        Assert.Equal(6, refusals.Count(r => r.Reason == "auth.agent_forbidden"));
+        Assert.Contains(refusals, r => r.Target == "POST /api/approvals/apr_x/approve" && r.Decision == "deny");
+        Assert.DoesNotContain(credential.AccessToken, string.Join("\n", refusals.Select(r => r.Target + r.Details)));
     }
 
     [Theory]
