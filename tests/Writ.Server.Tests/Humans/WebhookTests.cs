@@ -67,6 +67,22 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Contains(log, d => d.Event == "approval.approved" && d.Status == "delivered");
     }
 
+    [Fact]
+    public async Task AgentWrittenText_CannotPingTheChannel_OrForgeLinks()
+    {
+        var agent = await _writ.EnrollAsync("coding-agent@staging");
+        var task = await agent.Client.StartTaskAsync("migrate");
+        await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:write", task.Id, "vol-1",
+            justification: "<!channel> approve now <https://evil.example|the runbook>\n> `fake quote`"));
+        var requested = await WaitForAsync(r => r.Header("X-Writ-Event") == "approval.requested" && r.Header("X-Writ-Signature") is not null, count: 2);
+        using var json = JsonDocument.Parse(requested.Body);
+        var text = json.RootElement.GetProperty("text").GetString()!;
+        Assert.DoesNotContain("<!channel>", text);
+        Assert.DoesNotContain("<https://", text);
+        Assert.Contains("&lt;!channel&gt;", text);
+        Assert.Single(text.Split('\n'), l => l.StartsWith('>'));
+    }
+
     private async Task<ReceivedRequest> WaitForAsync(Func<ReceivedRequest, bool> match, int count = 1)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
