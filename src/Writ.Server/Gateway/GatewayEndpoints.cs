@@ -86,12 +86,11 @@ internal static partial class GatewayEndpoints
 
         // 3. Token and proof: signature, expiry, audience = this resource, revocation, task open, agent active,
         //    DPoP bound to cnf.jkt with htm/htu/ath, replay (RFC 9449 §7).
-        var claims = await sp.GetRequiredService<BoundTokenAuthenticator>().AuthenticateAsync(http, call.Resource);
-        if (!claims.IsSuccess) return claims.Error!;
-        var c = claims.Value;
+        var live = await sp.GetRequiredService<BoundTokenAuthenticator>().AuthenticateLiveAsync(http, call.Resource);
+        if (!live.IsSuccess) return live.Error!;
+        var c = live.Value.Claims;
         call.Claims = c;
-        var agent = await sp.GetRequiredService<Core.Storage.IWritStore>().Agents.GetAsync(c.Subject, http.RequestAborted);
-        call.ActorKind = agent?.Kind ?? ActorKinds.Unknown;
+        call.ActorKind = live.Value.Agent.Kind;
 
         // 4. The resource in the token's environment: a staging token only ever reaches the staging upstream (invariant 2).
         var policy = sp.GetRequiredService<PolicyHolder>().Current;
@@ -275,8 +274,24 @@ internal static partial class GatewayEndpoints
         return QueryString.Create(pairs).Value ?? "";
     }
 
-    /// <summary>Audit record of one gateway call: <c>gateway.call</c> for the decision, <c>gateway.result</c> for what the upstream answered.</summary>
+    /// <summary>
+    /// Audit record of one gateway call: <c>gateway.call</c> for the decision, <c>gateway.result</c> for what the upstream answered.
+    /// Decisions (allow before forwarding, every deny) are durable before anything leaves (invariant 7). The outcome of a
+    /// forwarded call is deferred to the next group commit: its decision is already durable, the upstream has already
+    /// answered, and holding the response for a second commit would double the audit cost of every call.
+    /// </summary>
     private static Task RecordAsync(AuditLog audit, TimeProvider clock, Call call, string decision, string? reason, int? status, long bytes, long started, CancellationToken ct, bool outcome = true)
+    {
+        var e = Event(clock, call, decision, reason, status, bytes, started, outcome);
+        if (outcome && decision != Decisions.Deny)
+        {
+            audit.Defer(e);
+            return Task.CompletedTask;
+        }
+        return audit.RecordAsync(e, null, ct);
+    }
+
+    private static AuditEvent Event(TimeProvider clock, Call call, string decision, string? reason, int? status, long bytes, long started, bool outcome)
     {
         var c = call.Claims;
         using var buffer = new MemoryStream();
@@ -293,9 +308,9 @@ internal static partial class GatewayEndpoints
         }
         var action = outcome && decision != Decisions.Deny ? "gateway.result" : "gateway.call";
         var scope = call.Action is null ? null : call.Resource + ":" + call.Action;
-        return audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), call.ActorKind, c?.Subject ?? "unknown", c?.OnBehalfOf, c?.TaskId, action,
+        return new AuditEvent(clock.GetUtcNow(), call.ActorKind, c?.Subject ?? "unknown", c?.OnBehalfOf, c?.TaskId, action,
             call.Resource, c?.Environment, scope, c?.Target, decision, reason, call.PolicyVersion,
-            (long)clock.GetElapsedTime(started).TotalMicroseconds, Encoding.UTF8.GetString(buffer.ToArray())), null, ct);
+            (long)clock.GetElapsedTime(started).TotalMicroseconds, Encoding.UTF8.GetString(buffer.ToArray()));
     }
 
     [GeneratedRegex("(token|key|secret|pass|pwd|auth|sig|credential|session|code|jwt|bearer|cookie)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]

@@ -265,12 +265,30 @@ public sealed class GatewayTests : IAsyncLifetime
     public async Task Credential_Revoked_RefusesTheNextCall()
     {
         var s = await StartAsync();
+        // A first call, so the token's signature and liveness are cached: revocation must still win on the next call.
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345")).StatusCode);
         var jti = (await _writ.Admin().GetAgentAsync("reader@staging")).ActiveCredentials.Single().Jti;
         await _writ.Admin().RevokeCredentialAsync(jti);
 
         var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345");
 
-        await AssertRefusedAsync(response, 401, "token.revoked");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("token.revoked", await CodeAsync(response));
+        Assert.Single(_upstream.Received);
+    }
+
+    [Fact]
+    public async Task Agent_Suspended_RefusesTheNextCall()
+    {
+        var s = await StartAsync();
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345")).StatusCode);
+
+        await _writ.Admin().SuspendAgentAsync("reader@staging");
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains(await CodeAsync(response), new[] { "token.revoked", "token.agent_inactive" });
+        Assert.Single(_upstream.Received);
     }
 
     // ---------- routes and restrictions ----------
