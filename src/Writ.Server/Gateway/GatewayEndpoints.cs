@@ -103,7 +103,9 @@ internal static partial class GatewayEndpoints
             return new Error("gateway.no_upstream", $"{call.Resource} has no upstream in {c.Environment}");
 
         // 5. Route → action; anything unmapped is denied.
-        var match = target.Routes.Match(http.Request.Method, segments.Value);
+        var match = target.Routes.Match(http.Request.Method, segments.Value, out var caseLookalike);
+        if (caseLookalike)
+            return new Error("gateway.route_case_mismatch", $"{http.Request.Method} {call.Path} differs only in letter case from a mapped route of {call.Resource}: write the path as the route does");
         if (match is null) return new Error("gateway.route_not_mapped", $"{http.Request.Method} {call.Path} is not a mapped route of {call.Resource}");
         call.Action = match.Route.Action;
 
@@ -128,12 +130,14 @@ internal static partial class GatewayEndpoints
         }
         if (c.Restrictions.Contains(PolicyRestrictions.NoCrossAccount))
         {
-            var account = target.Account switch
+            string? account;
+            if (target.Account is { QueryParam: { } q })
             {
-                { PathParam: { } p } => match.Parameters.GetValueOrDefault(p),
-                { QueryParam: { } q } => http.Request.Query.TryGetValue(q, out var v) && v.Count == 1 ? v[0] : null,
-                _ => null,
-            };
+                var found = AccountParameter.Find(http.Request.QueryString.Value, q);
+                if (!found.IsSuccess) return found.Error!;
+                account = found.Value;
+            }
+            else account = target.Account is { PathParam: { } p } ? match.Parameters.GetValueOrDefault(p) : null;
             if (account is null) return new Error("gateway.account_unknown", "under no-cross-account the call must name its account as the policy says");
             if (!AccountMatches(account, c.Target))
                 return new Error("gateway.cross_account", "the call names another account than the credential's target");

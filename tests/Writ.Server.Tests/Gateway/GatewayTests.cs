@@ -338,6 +338,61 @@ public sealed class GatewayTests : IAsyncLifetime
         await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/99999"), 403, "gateway.cross_account");
     }
 
+    [Theory]
+    [InlineData("/gw/down/x?Account=99999&account=12345")]
+    [InlineData("/gw/down/x?ACCOUNT=12345")]                // a case-sensitive upstream sees no account at all
+    [InlineData("/gw/down/x?account%5B%5D=99999&account=12345")]
+    [InlineData("/gw/down/x?account[]=99999&account=12345")]
+    [InlineData("/gw/down/x?account=12345;account=99999")]
+    [InlineData("/gw/down/x?account=12345&account=12345")]
+    public async Task AccountQueryLookalike_UnderNoCrossAccount_IsRefused(string pathAndQuery)
+    {
+        var s = await StartAsync(scope: "down:read");
+        var response = await CallAsync(s, HttpMethod.Get, pathAndQuery);
+        Assert.Equal("gateway.account_ambiguous", await CodeAsync(response));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    // Raw forms HttpClient would normalise before sending, checked on the parser itself.
+    [Theory]
+    [InlineData("?acc%6Funt=12345")]
+    [InlineData("?%EF%BD%81ccount=99999&account=12345")] // fullwidth 'ａ'
+    [InlineData("?account=12345&acc+ount=99999")]
+    [InlineData("?account=1&account")]
+    public void AccountParameter_EncodedLookalike_IsAmbiguous(string query)
+    {
+        Assert.Equal("gateway.account_ambiguous", AccountParameter.Find(query, "account").Error?.Code);
+    }
+
+    [Theory]
+    [InlineData("?account=12345", "12345")]
+    [InlineData("?a=1&account=12%33%34%35&b", "12345")]
+    [InlineData("account=cust+1", "cust 1")]
+    public void AccountParameter_Plain_IsDecoded(string query, string expected)
+    {
+        Assert.Equal(expected, AccountParameter.Find(query, "account").Value);
+    }
+
+    [Fact]
+    public async Task AccountQuery_WrittenPlainly_PassesTheAccountCheck()
+    {
+        var s = await StartAsync(scope: "down:read");
+        // Past every check, the call reaches for the (down) upstream; with another account it does not.
+        Assert.Equal("gateway.upstream_unreachable", await CodeAsync(await CallAsync(s, HttpMethod.Get, "/gw/down/x?account=12345&other=1")));
+        Assert.Equal("gateway.cross_account", await CodeAsync(await CallAsync(s, HttpMethod.Get, "/gw/down/x?account=99999")));
+        Assert.Equal("gateway.account_unknown", await CodeAsync(await CallAsync(s, HttpMethod.Get, "/gw/down/x?other=12345")));
+    }
+
+    [Fact]
+    public async Task RouteCaseLookalike_IsRefused()
+    {
+        // Without the check, /customers/EXPORT would match /customers/{account} (read, not bulk) while a
+        // case-insensitive upstream serves the bulk export.
+        var s = await StartAsync("writer@staging", "crm:read crm:write", target: null);
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/EXPORT"), 403, "gateway.route_case_mismatch");
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/Customers/12345"), 403, "gateway.route_case_mismatch");
+    }
+
     [Fact]
     public async Task Writer_WithoutRestrictions_ReachesOtherAccounts()
     {
