@@ -40,7 +40,13 @@ public static class WritServer
         var statusView = new StatusView(opened, enabled: opened.Engine == "sqlite");
         IWritStore store = new StatusTrackingStore(opened, statusView.Invalidate);
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // No configuration reload: it watches the content root (the working directory, often '/' or a workspace)
+        // recursively, so every file written anywhere below it (the audit WAL included) woke the server.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.WebHost.UseUrls(options.Urls);
         builder.WebHost.ConfigureKestrel(k =>
         {
