@@ -179,7 +179,7 @@ internal static partial class GatewayEndpoints
             QueryInjection q => (null, null, q.Parameter),
             _ => ((string?)null, (string?)null, (string?)null),
         };
-        var scrub = secret is null ? [] : new[] { value ?? "", secret, Uri.EscapeDataString(secret) }.Where(s => s.Length > 0).Distinct().OrderByDescending(s => s.Length).ToArray();
+        var scrub = secret is null ? [] : SecretForms.Of(secret, value);
 
         var targetUri = new Uri(plan.Target.Upstream.AbsoluteUri + GatewayPath.Format(plan.Segments)[1..] + Query(http.Request, queryName, secret));
 

@@ -39,6 +39,7 @@ public sealed class GatewayTests : IAsyncLifetime
                   - { method: DELETE, path: "/customers/{account}/cache", action: read }
                   - { method: GET, path: "/customers/export", action: read, bulk: true }
                   - { method: GET, path: "/customers/{account}/echo-auth", action: read }
+                  - { method: GET, path: "/customers/{account}/echo-encoded", action: read }
                   - { method: GET, path: "/customers/{account}/slow", action: read }
                   - { method: GET, path: "/customers/{account}/broken", action: read }
                   - { method: GET, path: "/customers/{account}/redirect", action: read }
@@ -598,5 +599,50 @@ public sealed class GatewayTests : IAsyncLifetime
         for (var i = 0; i < body.Length; i += chunkSize) output.AddRange(scrubber.Push(body.AsSpan(i, Math.Min(chunkSize, body.Length - i))));
         output.AddRange(scrubber.Flush());
         Assert.Equal("head [redacted] middle [redacted] tail", Encoding.UTF8.GetString(output.ToArray()));
+    }
+
+    [Theory]
+    [InlineData("p@ss/w\"rd+é<>&=?x y")]
+    [InlineData("sk_staging_PLANTED_9d2f71c0a4")]
+    public void SecretForms_EscapedEchoes_AreAllScrubbed(string secret)
+    {
+        var injected = "Bearer " + secret;
+        var echoes = new[]
+        {
+            System.Text.Json.JsonSerializer.Serialize(new { you_sent = injected }),                        // \u0022, \u002B, \u00E9 …
+            System.Text.Json.JsonSerializer.Serialize(secret, new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }),
+            System.Text.RegularExpressions.Regex.Replace(System.Text.Json.JsonSerializer.Serialize(secret), @"\\u[0-9A-F]{4}", m => m.Value.ToLowerInvariant()), // lower-case \u hex
+            "https://x/cb?token=" + Uri.EscapeDataString(secret),
+            "a=" + System.Net.WebUtility.UrlEncode(secret) + "&b=1",
+            "token=" + System.Text.RegularExpressions.Regex.Replace(Uri.EscapeDataString(secret), "%[0-9A-F]{2}", m => m.Value.ToLowerInvariant()),
+            "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)),
+            "jwt." + Convert.ToBase64String(Encoding.UTF8.GetBytes("{\"k\":\"" + secret + "\"}")) + ".sig",
+            "x" + Convert.ToBase64String(Encoding.UTF8.GetBytes("ab" + secret + "cd")).Replace('+', '-').Replace('/', '_'),
+        };
+        var forms = SecretForms.Of(secret, injected);
+        foreach (var echo in echoes)
+        {
+            var scrubber = new StreamingScrubber(forms);
+            var output = Encoding.UTF8.GetString([.. scrubber.Push(Encoding.UTF8.GetBytes(echo)), .. scrubber.Flush()]);
+            Assert.True(output.Contains("[redacted]", StringComparison.Ordinal), "not scrubbed: " + output);
+            Assert.DoesNotContain(secret, output);
+            Assert.DoesNotContain(Uri.EscapeDataString(secret), output, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes(secret))[..8], output);
+        }
+    }
+
+    [Fact]
+    public async Task UpstreamEchoingTheSecretEncoded_IsScrubbed()
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345/echo-encoded");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Contains("[redacted]", body);
+        foreach (var leak in new[] { StagingSecret, Convert.ToBase64String(Encoding.UTF8.GetBytes(StagingSecret))[..12], Convert.ToBase64String(Encoding.UTF8.GetBytes("Bearer " + StagingSecret))[..12] })
+        {
+            Assert.DoesNotContain(leak, body);
+            Assert.DoesNotContain(leak, string.Join("\n", response.Headers.Select(h => h.Key + ": " + string.Join(",", h.Value))));
+        }
     }
 }

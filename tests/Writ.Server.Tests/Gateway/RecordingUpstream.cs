@@ -1,3 +1,4 @@
+using System.Text;
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -60,6 +61,21 @@ public sealed class RecordingUpstream : IAsyncDisposable
             http.Response.Headers.WWWAuthenticate = $"Bearer error=\"invalid_token\", received=\"{auth}\"";
             http.Response.ContentType = "application/json";
             await http.Response.WriteAsync($$"""{"error":"bad token","you_sent":"{{auth}}","query":"{{http.Request.QueryString}}"}""");
+            return;
+        }
+        if (path.EndsWith("/echo-encoded", StringComparison.Ordinal))
+        {
+            // A leakier upstream: the credential it got, base64-encoded and percent-encoded, in a header and the body.
+            string auth = http.Request.Headers.Authorization.ToString();
+            var secret = auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : auth;
+            http.Response.Headers["X-Debug-B64"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(auth));
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new
+            {
+                b64 = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)),
+                nested = Convert.ToBase64String(Encoding.UTF8.GetBytes("{\"key\":\"" + secret + "\"}")),
+                url = "https://x/cb?t=" + Uri.EscapeDataString(auth),
+            }));
             return;
         }
         if (path.EndsWith("/slow", StringComparison.Ordinal))
