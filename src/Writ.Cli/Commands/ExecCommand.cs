@@ -140,7 +140,12 @@ internal static class ExecCommand
     /// <summary>Loopback only: <c>http://127.0.0.1:PORT/{capability}/{resource}/{path}</c> → <c>{server}/gw/{resource}/{path}</c> with a fresh proof.</summary>
     private static async Task<Proxy> StartProxyAsync(WritAgentClient client, Dictionary<string, string> scopes, string taskId, string? target, string capability)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // No configuration reload: it would watch the working directory (the agent's workspace) recursively.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
         builder.Logging.ClearProviders();

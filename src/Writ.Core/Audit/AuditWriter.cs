@@ -9,6 +9,12 @@ namespace Writ.Core.Audit;
 /// (up to <c>maxBatch</c>) and appends it in one <see cref="IAuditStore.AppendAsync"/> call; while that commit
 /// runs, new callers queue up and form the next batch. Nothing sleeps to wait for a batch to fill: a lone
 /// caller is committed at once, and batches grow only as far as concurrency makes them.
+/// <para>
+/// <see cref="DeferAsync"/> is for records whose caller must not wait for durability because what they describe has
+/// already happened and its decision is already durable (a gateway call's outcome, after its decision record).
+/// A batch of only deferred records waits up to <c>deferDelay</c> for a durable caller to share its commit, so a
+/// lone agent's call costs one commit, not two.
+/// </para>
 /// </summary>
 public sealed class AuditWriter : IAsyncDisposable
 {
@@ -16,14 +22,37 @@ public sealed class AuditWriter : IAsyncDisposable
     private readonly int _maxBatch;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
+    private readonly TimeSpan _deferDelay;
 
-    public AuditWriter(IAuditStore store, int maxBatch = 512)
+    public AuditWriter(IAuditStore store, int maxBatch = 512, TimeSpan? deferDelay = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         _store = store;
         _maxBatch = maxBatch;
+        _deferDelay = deferDelay ?? TimeSpan.FromMilliseconds(10);
         _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>
+    /// Queues one event to be committed with the next batch (at most <c>deferDelay</c> later) and returns at once;
+    /// the returned task completes when it is committed or faults if the commit failed, for the caller to log.
+    /// Only for events whose decision is already durable: nothing may depend on this one being durable yet.
+    /// </summary>
+    public Task<AuditRecord> DeferAsync(AuditAppend item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var pending = new Pending(item, new TaskCompletionSource<AuditRecord>(TaskCreationOptions.RunContinuationsAsynchronously), CancellationToken.None, Deferred: true);
+        if (!_queue.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(AuditWriter), "The audit writer is stopped; the event was not written.");
+        return pending.Completion.Task;
+    }
+
+    /// <summary>Returns once every event queued before this call (deferred ones included) has been committed or has failed.</summary>
+    public Task FlushAsync(CancellationToken ct)
+    {
+        var barrier = new Pending(null, new TaskCompletionSource<AuditRecord>(TaskCreationOptions.RunContinuationsAsynchronously), ct);
+        if (!_queue.Writer.TryWrite(barrier)) return Task.CompletedTask;
+        return barrier.Completion.Task.WaitAsync(ct);
     }
 
     /// <summary>
@@ -51,22 +80,31 @@ public sealed class AuditWriter : IAsyncDisposable
     {
         var batch = new List<Pending>(_maxBatch);
         var items = new List<AuditAppend>(_maxBatch);
+        var barriers = new List<Pending>();
         var reader = _queue.Reader;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
             items.Clear();
-            while (batch.Count < _maxBatch && reader.TryRead(out var p))
+            barriers.Clear();
+            var durable = Drain(reader, batch, items, barriers);
+            if (!durable && barriers.Count == 0 && batch.Count > 0 && batch.Count < _maxBatch)
             {
-                if (p.CancellationToken.IsCancellationRequested)
+                // Only deferred records: give a durable caller a moment to arrive and share this commit.
+                using var wait = new CancellationTokenSource(_deferDelay);
+                try
                 {
-                    p.Completion.TrySetCanceled(p.CancellationToken);
-                    continue;
+                    if (await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false)) Drain(reader, batch, items, barriers);
                 }
-                batch.Add(p);
-                items.Add(p.Item);
+                catch (OperationCanceledException) when (wait.IsCancellationRequested)
+                {
+                }
             }
-            if (batch.Count == 0) continue;
+            if (batch.Count == 0)
+            {
+                foreach (var b in barriers) b.Completion.TrySetResult(null!);
+                continue;
+            }
 
             try
             {
@@ -82,8 +120,33 @@ public sealed class AuditWriter : IAsyncDisposable
             {
                 foreach (var p in batch) p.Completion.TrySetException(ex);
             }
+            foreach (var b in barriers) b.Completion.TrySetResult(null!);
         }
     }
 
-    private sealed record Pending(AuditAppend Item, TaskCompletionSource<AuditRecord> Completion, CancellationToken CancellationToken);
+    /// <summary>Moves what is waiting into the batch; true when a caller in it waits for durability.</summary>
+    private bool Drain(ChannelReader<Pending> reader, List<Pending> batch, List<AuditAppend> items, List<Pending> barriers)
+    {
+        var durable = false;
+        while (batch.Count < _maxBatch && reader.TryRead(out var p))
+        {
+            if (p.Item is null)
+            {
+                barriers.Add(p);
+                continue;
+            }
+            if (p.CancellationToken.IsCancellationRequested)
+            {
+                p.Completion.TrySetCanceled(p.CancellationToken);
+                continue;
+            }
+            batch.Add(p);
+            items.Add(p.Item);
+            durable |= !p.Deferred;
+        }
+        return durable;
+    }
+
+    /// <summary>One queued event; <see cref="Item"/> null marks a <see cref="FlushAsync"/> barrier.</summary>
+    private sealed record Pending(AuditAppend? Item, TaskCompletionSource<AuditRecord> Completion, CancellationToken CancellationToken, bool Deferred = false);
 }

@@ -73,25 +73,46 @@ public sealed class RouteTable
     public IReadOnlyList<RouteDef> Routes { get; }
 
     /// <summary>The best route for <paramref name="method"/> (upper case) and the decoded <paramref name="segments"/>; null when none matches.</summary>
-    public RouteMatch? Match(string method, IReadOnlyList<string> segments)
+    public RouteMatch? Match(string method, IReadOnlyList<string> segments) => Match(method, segments, out _);
+
+    /// <summary>
+    /// As <see cref="Match(string, IReadOnlyList{string})"/>, and refuses (null, <paramref name="caseLookalike"/> true) a call
+    /// whose path differs only in letter case from a route at least as specific as the one it matches. Literals match
+    /// case-sensitively, but many upstreams route case-insensitively: without this, <c>/ADMIN/users</c> would miss the
+    /// literal <c>/admin/**</c> (action admin), match <c>/{account}/**</c> (action read), and reach the admin handler.
+    /// </summary>
+    public RouteMatch? Match(string method, IReadOnlyList<string> segments, out bool caseLookalike)
     {
+        caseLookalike = false;
         if (!_byMethod.TryGetValue(method, out var candidates)) return null;
         RouteDef? best = null;
         Dictionary<string, string>? bestParams = null;
+        RouteDef? lookalike = null;
         foreach (var route in candidates)
         {
-            var parameters = TryMatch(route.Segments, segments);
-            if (parameters is null) continue;
+            var parameters = TryMatch(route.Segments, segments, StringComparison.Ordinal);
+            if (parameters is null)
+            {
+                if (TryMatch(route.Segments, segments, StringComparison.OrdinalIgnoreCase) is not null
+                    && (lookalike is null || Compare(route.Segments, lookalike.Segments) > 0))
+                    lookalike = route;
+                continue;
+            }
             if (best is null || Compare(route.Segments, best.Segments) > 0)
             {
                 best = route;
                 bestParams = parameters;
             }
         }
+        if (lookalike is not null && (best is null || Compare(lookalike.Segments, best.Segments) >= 0))
+        {
+            caseLookalike = true;
+            return null;
+        }
         return best is null ? null : new RouteMatch(best, bestParams!);
     }
 
-    private static Dictionary<string, string>? TryMatch(IReadOnlyList<RouteSegment> pattern, IReadOnlyList<string> segments)
+    private static Dictionary<string, string>? TryMatch(IReadOnlyList<RouteSegment> pattern, IReadOnlyList<string> segments, StringComparison literals)
     {
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < pattern.Count; i++)
@@ -102,7 +123,7 @@ public sealed class RouteTable
             var s = segments[i];
             switch (p.Kind)
             {
-                case SegmentKind.Literal when !string.Equals(p.Value, s, StringComparison.Ordinal):
+                case SegmentKind.Literal when !string.Equals(p.Value, s, literals):
                     return null;
                 case SegmentKind.Named:
                     if (p.Value.Length > 0)

@@ -1,4 +1,8 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Writ.Core.Common;
 using Writ.Core.Crypto;
@@ -19,10 +23,90 @@ public sealed class AccessTokenValidator(Func<string, ECDsa?> publicKeyByKid, Ti
     /// <summary>Tokens claiming a longer life than this are refused whatever their signature: the 8 h hard cap of DESIGN invariant 1.</summary>
     public TimeSpan MaxLifetime { get; init; } = TimeSpan.FromHours(8);
 
+    /// <summary>
+    /// How many verified tokens are remembered (by SHA-256 of the compact token) so that a token presented on every
+    /// gateway call has its signature checked once, not each time (issue 4: "a token's signature need not be verified
+    /// twice"). 0 turns the cache off. A hit still re-checks what can change: the signing key is still in the ring
+    /// (retiring a key takes effect at once), the token has not expired, and the audience. Revocation, task and agent
+    /// state are never cached here; they are the caller's checks.
+    /// </summary>
+    public int CacheCapacity { get; init; } = 10_000;
+
+    private readonly ConcurrentDictionary<TokenHash, Verified> _verified = new();
+
+    /// <summary>A token that passed every check of <see cref="ValidateUncached"/>, with what a cache hit must re-check.</summary>
+    private sealed record Verified(AccessTokenClaims Claims, string KeyId, long ExpiresAt);
+
+    /// <summary>SHA-256 of the compact token: the cache never holds the token itself (STYLE: store hashes, not tokens).</summary>
+    private readonly record struct TokenHash(ulong A, ulong B, ulong C, ulong D);
+
     /// <param name="token">The compact JWT (without the <c>DPoP </c>/<c>Bearer </c> scheme).</param>
     /// <param name="expectedAudience">The resource the token is presented to; null skips the audience check (introspection).</param>
     public Result<AccessTokenClaims> Validate(string token, string? expectedAudience)
     {
+        if (CacheCapacity <= 0 || token.Length > Jwt.MaxLength) return CheckAudience(ValidateUncached(token, out _), expectedAudience);
+
+        var hash = Hash(token);
+        if (_verified.TryGetValue(hash, out var hit))
+        {
+            if (publicKeyByKid(hit.KeyId) is null)
+            {
+                _verified.TryRemove(hash, out _);
+                return Fail(TokenErrors.UnknownKey, "the token was signed by an unknown or retired key");
+            }
+            if (JwtClaims.Now(clock) >= hit.ExpiresAt + (long)clockSkew.TotalSeconds)
+            {
+                _verified.TryRemove(hash, out _);
+                return Fail(TokenErrors.Expired, "the token has expired");
+            }
+            return CheckAudience(hit.Claims, expectedAudience);
+        }
+
+        var result = ValidateUncached(token, out var keyId);
+        if (result.IsSuccess)
+        {
+            if (_verified.Count >= CacheCapacity) Trim();
+            _verified[hash] = new Verified(result.Value, keyId!, result.Value.ExpiresAt.ToUnixTimeSeconds());
+        }
+        return CheckAudience(result, expectedAudience);
+    }
+
+    private static Result<AccessTokenClaims> CheckAudience(Result<AccessTokenClaims> result, string? expectedAudience) =>
+        result.IsSuccess && expectedAudience is not null && !string.Equals(result.Value.Audience, expectedAudience, StringComparison.Ordinal)
+            ? Fail(TokenErrors.WrongAudience, "the token is for another resource")
+            : result;
+
+    /// <summary>Drops expired entries; if the cache is still full (a flood of distinct valid tokens), starts over.</summary>
+    private void Trim()
+    {
+        var now = JwtClaims.Now(clock) - (long)clockSkew.TotalSeconds;
+        foreach (var (k, v) in _verified)
+        {
+            if (v.ExpiresAt <= now) _verified.TryRemove(k, out _);
+        }
+        if (_verified.Count >= CacheCapacity) _verified.Clear();
+    }
+
+    private static TokenHash Hash(string token)
+    {
+        var rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(token.Length));
+        try
+        {
+            Span<byte> digest = stackalloc byte[32];
+            SHA256.HashData(rented.AsSpan(0, Encoding.UTF8.GetBytes(token, rented)), digest);
+            var words = MemoryMarshal.Cast<byte, ulong>(digest);
+            return new TokenHash(words[0], words[1], words[2], words[3]);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Every check but the audience, from scratch: parse, header, signature, claims.</summary>
+    private Result<AccessTokenClaims> ValidateUncached(string token, out string? keyId)
+    {
+        keyId = null;
         if (!Jwt.TryParse(token, "token", Jwt.MaxLength, out var jwt, out var parseError)) return parseError;
         using (jwt)
         {
@@ -59,8 +143,6 @@ public sealed class AccessTokenValidator(Func<string, ECDsa?> publicKeyByKid, Ti
 
             var aud = JwtClaims.String(p, "aud"u8);
             if (aud is null) return Fail(TokenErrors.Invalid, "the token has no aud (a single string)");
-            if (expectedAudience is not null && !string.Equals(aud, expectedAudience, StringComparison.Ordinal))
-                return Fail(TokenErrors.WrongAudience, "the token is for another resource");
 
             var sub = JwtClaims.String(p, "sub"u8);
             var scope = JwtClaims.String(p, "scope"u8);
@@ -112,6 +194,7 @@ public sealed class AccessTokenValidator(Func<string, ECDsa?> publicKeyByKid, Ti
             if (!p.TryGetProperty("policy_version"u8, out var pv) || pv.ValueKind != JsonValueKind.Number || !pv.TryGetInt32(out var policyVersion))
                 return Fail(TokenErrors.Invalid, "the token has no integer policy_version");
 
+            keyId = jwt.KeyId;
             return new AccessTokenClaims(
                 iss, sub, aud, scope, env, task, target, jti,
                 DateTimeOffset.FromUnixTimeSeconds(iat.Value), DateTimeOffset.FromUnixTimeSeconds(exp.Value),

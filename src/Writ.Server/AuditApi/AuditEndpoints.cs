@@ -19,8 +19,9 @@ internal static class AuditEndpoints
         var group = app.MapGroup("/api/audit").RequireHuman(HumanRoles.Admin, HumanRoles.Auditor);
         group.MapGet("", SearchAsync);
         group.MapGet("/export", ExportAsync);
-        group.MapPost("/verify", async (IWritStore store, AuditCheckpointer checkpoints, CancellationToken ct) =>
+        group.MapPost("/verify", async (IWritStore store, AuditLog audit, AuditCheckpointer checkpoints, CancellationToken ct) =>
         {
+            await audit.FlushAsync(ct);
             var list = await store.Audit.ListCheckpointsAsync(ct);
             var report = await AuditChain.VerifyAsync(store.Audit.ReadAllAsync(ct), list, checkpoints.IsValid, ct);
             return Results.Json(new AuditVerifyResult(report.Ok, report.Records, report.HeadSeq, list.Count,
@@ -29,8 +30,10 @@ internal static class AuditEndpoints
         return app;
     }
 
-    private static async Task<IResult> SearchAsync(HttpContext http, IWritStore store, CancellationToken ct)
+    private static async Task<IResult> SearchAsync(HttpContext http, IWritStore store, AuditLog audit, CancellationToken ct)
     {
+        // Readers see every record queued so far, deferred gateway outcomes included.
+        await audit.FlushAsync(ct);
         var q = http.Request.Query;
         DateTimeOffset? since = null, until = null;
         if (q.TryGetValue("since", out var s) && !TryParseTime(s, out since)) return Problems.BadRequest("request.invalid_time", "since must be an ISO 8601 time");
@@ -59,10 +62,11 @@ internal static class AuditEndpoints
 
     private static readonly ReadOnlyMemory<byte> Newline = "\n"u8.ToArray();
 
-    private static async Task ExportAsync(HttpContext http, IWritStore store)
+    private static async Task ExportAsync(HttpContext http, IWritStore store, AuditLog audit)
     {
         http.Response.ContentType = "application/x-ndjson";
         var ct = http.RequestAborted;
+        await audit.FlushAsync(ct);
         await foreach (var record in store.Audit.ReadAllAsync(ct))
         {
             await JsonSerializer.SerializeAsync(http.Response.Body, ToEntry(record), WritJson.Options, ct);

@@ -18,6 +18,13 @@ internal sealed class BoundTokenAuthenticator(TokenStatus status, DpopProofValid
 {
     public async Task<Result<AccessTokenClaims>> AuthenticateAsync(HttpContext http, string? audience)
     {
+        var live = await AuthenticateLiveAsync(http, audience);
+        return live.IsSuccess ? live.Value.Claims : live.Error!;
+    }
+
+    /// <summary>As <see cref="AuthenticateAsync"/>, with the token's agent as read for the liveness check.</summary>
+    public async Task<Result<LiveToken>> AuthenticateLiveAsync(HttpContext http, string? audience)
+    {
         string? header = http.Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header)) return new Error("auth.missing", "send the credential as Authorization: DPoP <token> with a DPoP proof");
         if (!header.StartsWith("DPoP ", StringComparison.OrdinalIgnoreCase))
@@ -26,9 +33,9 @@ internal sealed class BoundTokenAuthenticator(TokenStatus status, DpopProofValid
 
         // The token first, so the proof can be checked against its cnf.jkt before its jti is recorded:
         // a thief's proofs never reach the replay cache.
-        var claims = await status.CheckAsync(token, http.RequestAborted, audience);
-        if (!claims.IsSuccess) return claims;
-        var proof = proofs.Validate(DpopHeader.Of(http.Request), http.Request.Method, server.UrlOf(http.Request.Path), token, claims.Value.Jkt);
-        return proof.IsSuccess ? claims : proof.Error!;
+        var live = await status.CheckLiveAsync(token, http.RequestAborted, audience);
+        if (!live.IsSuccess) return live;
+        var proof = proofs.Validate(DpopHeader.Of(http.Request), http.Request.Method, server.UrlOf(http.Request.Path), token, live.Value.Claims.Jkt);
+        return proof.IsSuccess ? live : proof.Error!;
     }
 }

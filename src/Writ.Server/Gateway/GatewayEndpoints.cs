@@ -86,12 +86,11 @@ internal static partial class GatewayEndpoints
 
         // 3. Token and proof: signature, expiry, audience = this resource, revocation, task open, agent active,
         //    DPoP bound to cnf.jkt with htm/htu/ath, replay (RFC 9449 §7).
-        var claims = await sp.GetRequiredService<BoundTokenAuthenticator>().AuthenticateAsync(http, call.Resource);
-        if (!claims.IsSuccess) return claims.Error!;
-        var c = claims.Value;
+        var live = await sp.GetRequiredService<BoundTokenAuthenticator>().AuthenticateLiveAsync(http, call.Resource);
+        if (!live.IsSuccess) return live.Error!;
+        var c = live.Value.Claims;
         call.Claims = c;
-        var agent = await sp.GetRequiredService<Core.Storage.IWritStore>().Agents.GetAsync(c.Subject, http.RequestAborted);
-        call.ActorKind = agent?.Kind ?? ActorKinds.Unknown;
+        call.ActorKind = live.Value.Agent.Kind;
 
         // 4. The resource in the token's environment: a staging token only ever reaches the staging upstream (invariant 2).
         var policy = sp.GetRequiredService<PolicyHolder>().Current;
@@ -104,7 +103,9 @@ internal static partial class GatewayEndpoints
             return new Error("gateway.no_upstream", $"{call.Resource} has no upstream in {c.Environment}");
 
         // 5. Route → action; anything unmapped is denied.
-        var match = target.Routes.Match(http.Request.Method, segments.Value);
+        var match = target.Routes.Match(http.Request.Method, segments.Value, out var caseLookalike);
+        if (caseLookalike)
+            return new Error("gateway.route_case_mismatch", $"{http.Request.Method} {call.Path} differs only in letter case from a mapped route of {call.Resource}: write the path as the route does");
         if (match is null) return new Error("gateway.route_not_mapped", $"{http.Request.Method} {call.Path} is not a mapped route of {call.Resource}");
         call.Action = match.Route.Action;
 
@@ -129,12 +130,14 @@ internal static partial class GatewayEndpoints
         }
         if (c.Restrictions.Contains(PolicyRestrictions.NoCrossAccount))
         {
-            var account = target.Account switch
+            string? account;
+            if (target.Account is { QueryParam: { } q })
             {
-                { PathParam: { } p } => match.Parameters.GetValueOrDefault(p),
-                { QueryParam: { } q } => http.Request.Query.TryGetValue(q, out var v) && v.Count == 1 ? v[0] : null,
-                _ => null,
-            };
+                var found = AccountParameter.Find(http.Request.QueryString.Value, q);
+                if (!found.IsSuccess) return found.Error!;
+                account = found.Value;
+            }
+            else account = target.Account is { PathParam: { } p } ? match.Parameters.GetValueOrDefault(p) : null;
             if (account is null) return new Error("gateway.account_unknown", "under no-cross-account the call must name its account as the policy says");
             if (!AccountMatches(account, c.Target))
                 return new Error("gateway.cross_account", "the call names another account than the credential's target");
@@ -176,7 +179,7 @@ internal static partial class GatewayEndpoints
             QueryInjection q => (null, null, q.Parameter),
             _ => ((string?)null, (string?)null, (string?)null),
         };
-        var scrub = secret is null ? [] : new[] { value ?? "", secret, Uri.EscapeDataString(secret) }.Where(s => s.Length > 0).Distinct().OrderByDescending(s => s.Length).ToArray();
+        var scrub = secret is null ? [] : SecretForms.Of(secret, value);
 
         var targetUri = new Uri(plan.Target.Upstream.AbsoluteUri + GatewayPath.Format(plan.Segments)[1..] + Query(http.Request, queryName, secret));
 
@@ -275,8 +278,24 @@ internal static partial class GatewayEndpoints
         return QueryString.Create(pairs).Value ?? "";
     }
 
-    /// <summary>Audit record of one gateway call: <c>gateway.call</c> for the decision, <c>gateway.result</c> for what the upstream answered.</summary>
+    /// <summary>
+    /// Audit record of one gateway call: <c>gateway.call</c> for the decision, <c>gateway.result</c> for what the upstream answered.
+    /// Decisions (allow before forwarding, every deny) are durable before anything leaves (invariant 7). The outcome of a
+    /// forwarded call is deferred to the next group commit: its decision is already durable, the upstream has already
+    /// answered, and holding the response for a second commit would double the audit cost of every call.
+    /// </summary>
     private static Task RecordAsync(AuditLog audit, TimeProvider clock, Call call, string decision, string? reason, int? status, long bytes, long started, CancellationToken ct, bool outcome = true)
+    {
+        var e = Event(clock, call, decision, reason, status, bytes, started, outcome);
+        if (outcome && decision != Decisions.Deny)
+        {
+            audit.Defer(e);
+            return Task.CompletedTask;
+        }
+        return audit.RecordAsync(e, null, ct);
+    }
+
+    private static AuditEvent Event(TimeProvider clock, Call call, string decision, string? reason, int? status, long bytes, long started, bool outcome)
     {
         var c = call.Claims;
         using var buffer = new MemoryStream();
@@ -293,9 +312,9 @@ internal static partial class GatewayEndpoints
         }
         var action = outcome && decision != Decisions.Deny ? "gateway.result" : "gateway.call";
         var scope = call.Action is null ? null : call.Resource + ":" + call.Action;
-        return audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), call.ActorKind, c?.Subject ?? "unknown", c?.OnBehalfOf, c?.TaskId, action,
+        return new AuditEvent(clock.GetUtcNow(), call.ActorKind, c?.Subject ?? "unknown", c?.OnBehalfOf, c?.TaskId, action,
             call.Resource, c?.Environment, scope, c?.Target, decision, reason, call.PolicyVersion,
-            (long)clock.GetElapsedTime(started).TotalMicroseconds, Encoding.UTF8.GetString(buffer.ToArray())), null, ct);
+            (long)clock.GetElapsedTime(started).TotalMicroseconds, Encoding.UTF8.GetString(buffer.ToArray()));
     }
 
     [GeneratedRegex("(token|key|secret|pass|pwd|auth|sig|credential|session|code|jwt|bearer|cookie)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]

@@ -38,9 +38,18 @@ public static class WritServer
             File.SetUnixFileMode(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
         var masterKey = LoadMasterKey(options);
-        var store = await WritStores.Open(options.DatabaseOrDefault, ct);
+        var opened = await WritStores.Open(options.DatabaseOrDefault, ct);
+        // Token liveness is remembered between calls only where this process is the database's only writer (SQLite).
+        var statusView = new StatusView(opened, enabled: opened.Engine == "sqlite");
+        IWritStore store = new StatusTrackingStore(opened, statusView.Invalidate);
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // No configuration reload: it watches the content root (the working directory, often '/' or a workspace)
+        // recursively, so every file written anywhere below it (the audit WAL included) woke the server.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         builder.WebHost.UseUrls(options.Urls);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -59,7 +68,8 @@ public static class WritServer
         s.AddSingleton(server);
         s.AddSingleton(masterKey);
         s.AddSingleton(store);
-        s.AddSingleton(new AuditWriter(store.Audit));
+        // Created by the container so that disposing the app commits what is still queued (deferred outcomes).
+        s.AddSingleton(_ => new AuditWriter(store.Audit));
         s.AddSingleton<AuditLog>();
         s.AddSingleton<PolicyHolder>();
         s.AddSingleton<PolicyService>();
@@ -70,6 +80,7 @@ public static class WritServer
         s.AddSingleton(sp => new AccessTokenValidator(kid => sp.GetRequiredService<SigningKeyRing>().PublicKey(kid), clock, server.Issuer, TimeSpan.FromSeconds(30)));
         s.AddSingleton<AgentAuthenticator>();
         s.AddSingleton<TokenEndpoint>();
+        s.AddSingleton(statusView);
         s.AddSingleton<TokenStatus>();
         s.AddSingleton<BoundTokenAuthenticator>();
         s.AddSingleton<SecretVault>();

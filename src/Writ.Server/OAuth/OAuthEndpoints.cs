@@ -111,21 +111,31 @@ internal static class OAuthEndpoints
     }
 }
 
-/// <summary>Whether a presented access token still works: signature and expiry, then revocation, task and agent state.</summary>
-internal sealed class TokenStatus(AccessTokenValidator validator, IWritStore store, TimeProvider clock)
+/// <summary>A token that still works, with the agent it was issued to (as read for the liveness check).</summary>
+internal sealed record LiveToken(AccessTokenClaims Claims, Agent Agent);
+
+/// <summary>
+/// Whether a presented access token still works: signature and expiry (the validator caches a verified signature),
+/// then revocation, task and agent state from the <see cref="StatusView"/> (re-read after any write that could change them).
+/// </summary>
+internal sealed class TokenStatus(AccessTokenValidator validator, StatusView view, TimeProvider clock)
 {
     public async Task<Result<AccessTokenClaims>> CheckAsync(string token, CancellationToken ct, string? audience = null)
     {
+        var live = await CheckLiveAsync(token, ct, audience);
+        return live.IsSuccess ? live.Value.Claims : live.Error!;
+    }
+
+    public async Task<Result<LiveToken>> CheckLiveAsync(string token, CancellationToken ct, string? audience = null)
+    {
         var claims = validator.Validate(token, audience);
-        if (!claims.IsSuccess) return claims;
+        if (!claims.IsSuccess) return claims.Error!;
         var c = claims.Value;
-        var credential = await store.Credentials.GetAsync(c.Jti, ct);
-        if (credential is null || credential.RevokedAt is not null) return new Error("token.revoked", "the credential has been revoked");
-        var task = await store.Tasks.GetAsync(c.TaskId, ct);
-        if (task is null || !task.IsOpenAt(clock.GetUtcNow())) return new Error("token.task_closed", "the credential's task is closed");
-        var agent = await store.Agents.GetAsync(c.Subject, ct);
-        if (agent is null || agent.Status != AgentStatuses.Active) return new Error("token.agent_inactive", "the credential's agent is not active");
-        if (agent.Environment != c.Environment) return new Error("token.environment_mismatch", "the credential names another environment than its agent");
-        return claims;
+        var s = await view.GetAsync(c.Jti, c.TaskId, c.Subject, ct);
+        if (!s.CredentialLive) return new Error("token.revoked", "the credential has been revoked");
+        if (s.Task is null || !s.Task.IsOpenAt(clock.GetUtcNow())) return new Error("token.task_closed", "the credential's task is closed");
+        if (s.Agent is null || s.Agent.Status != AgentStatuses.Active) return new Error("token.agent_inactive", "the credential's agent is not active");
+        if (s.Agent.Environment != c.Environment) return new Error("token.environment_mismatch", "the credential names another environment than its agent");
+        return new LiveToken(c, s.Agent);
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Writ.Core.Common;
 using Writ.Core.Crypto;
@@ -13,6 +14,15 @@ namespace Writ.Server.Secrets;
 /// </summary>
 internal sealed class SecretVault(IWritStore store, MasterKey masterKey, TimeProvider clock)
 {
+    /// <summary>
+    /// The newest version of each secret as stored, still sealed, so the gateway does not read the database on every
+    /// call. Only where this process is the database's only writer (SQLite): a rotation is a write through this vault,
+    /// which drops the cache once it has committed. With PostgreSQL another replica may rotate, so every call reads.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, (long Generation, SecretVersion Sealed)> _latest = new(StringComparer.Ordinal);
+    private readonly bool _cacheSealed = store.Engine == "sqlite";
+    private long _generation;
+
     /// <summary>Stores version 1 of a new secret; <c>secret.conflict</c> if it exists (rotate it instead).</summary>
     public Task<Result<SecretVersionMetadata>> CreateAsync(string name, string value, string actor, CancellationToken ct) =>
         AddAsync(name, value, create: true, actor, ct);
@@ -25,7 +35,17 @@ internal sealed class SecretVault(IWritStore store, MasterKey masterKey, TimePro
     {
         if (SecretRules.CheckName(name) is { } badName) return Task.FromResult(Result<SecretVersionMetadata>.Fail(badName));
         if (SecretRules.CheckValue(value) is { } badValue) return Task.FromResult(Result<SecretVersionMetadata>.Fail(badValue));
-        return store.Secrets.AddVersionAsync(name, create, version => SecretRules.Seal(masterKey, name, version, value), actor, clock.GetUtcNow(), ct);
+        return Invalidating(store.Secrets.AddVersionAsync(name, create, version => SecretRules.Seal(masterKey, name, version, value), actor, clock.GetUtcNow(), ct));
+    }
+
+    private async Task<T> Invalidating<T>(Task<T> write)
+    {
+        try { return await write; }
+        finally
+        {
+            Interlocked.Increment(ref _generation);
+            _latest.Clear();
+        }
     }
 
     /// <summary>
@@ -35,7 +55,12 @@ internal sealed class SecretVault(IWritStore store, MasterKey masterKey, TimePro
     /// </summary>
     public async Task<byte[]?> OpenLatestAsync(string name, CancellationToken ct)
     {
+        // The generation is read before the store, so a version read while a rotation commits is never served after it.
+        var generation = Volatile.Read(ref _generation);
+        if (_cacheSealed && _latest.TryGetValue(name, out var cached) && cached.Generation == generation) return SecretRules.Open(masterKey, cached.Sealed);
         var stored = await store.Secrets.GetAsync(name, null, ct);
-        return stored is null ? null : SecretRules.Open(masterKey, stored);
+        if (stored is null) return null;
+        if (_cacheSealed) _latest[name] = (generation, stored);
+        return SecretRules.Open(masterKey, stored);
     }
 }

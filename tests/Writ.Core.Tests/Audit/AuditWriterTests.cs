@@ -186,4 +186,68 @@ public sealed class AuditWriterTests
         Assert.Equal(11, store.Records.Count);
         Assert.Throws<ObjectDisposedException>(() => { _ = writer.AppendAsync(Item(99), CancellationToken.None); });
     }
+
+    [Fact]
+    public async Task Defer_ThenADurableAppend_ShareOneCommit()
+    {
+        var store = new FakeAuditStore();
+        await using var writer = new AuditWriter(store, deferDelay: TimeSpan.FromHours(1));
+
+        var deferred = writer.DeferAsync(Item(0));
+        var durable = await writer.AppendAsync(Item(1), CancellationToken.None);
+
+        Assert.Equal(2, durable.Seq);
+        Assert.Equal(1, (await deferred).Seq);
+        Assert.Equal([2], store.BatchSizes);
+    }
+
+    [Fact]
+    public async Task Defer_Alone_IsCommittedWithoutAnyOtherCaller()
+    {
+        var store = new FakeAuditStore();
+        await using var writer = new AuditWriter(store, deferDelay: TimeSpan.FromMilliseconds(1));
+
+        var record = await writer.DeferAsync(Item(0));
+
+        Assert.Equal(1, record.Seq);
+        Assert.Equal([1], store.BatchSizes);
+    }
+
+    [Fact]
+    public async Task Flush_ReturnsOnceEveryDeferredEventIsCommitted()
+    {
+        var store = new FakeAuditStore();
+        await using var writer = new AuditWriter(store, deferDelay: TimeSpan.FromHours(1));
+
+        var deferred = Enumerable.Range(0, 3).Select(i => writer.DeferAsync(Item(i))).ToList();
+        await writer.FlushAsync(CancellationToken.None);
+
+        Assert.All(deferred, t => Assert.True(t.IsCompletedSuccessfully));
+        Assert.Equal(3, store.Records.Count);
+    }
+
+    [Fact]
+    public async Task Defer_StoreFails_TheDeferredTaskFaultsAndTheNextDurableCallerStillFailsClosed()
+    {
+        var failure = new InvalidOperationException("disk full");
+        var store = new FakeAuditStore { FailBatch = _ => failure };
+        await using var writer = new AuditWriter(store, deferDelay: TimeSpan.FromMilliseconds(1));
+
+        Assert.Same(failure, await Assert.ThrowsAsync<InvalidOperationException>(() => writer.DeferAsync(Item(0))));
+        Assert.Same(failure, await Assert.ThrowsAsync<InvalidOperationException>(() => writer.AppendAsync(Item(1), CancellationToken.None)));
+        Assert.Empty(store.Records);
+    }
+
+    [Fact]
+    public async Task Dispose_CommitsDeferredEvents()
+    {
+        var store = new FakeAuditStore();
+        var writer = new AuditWriter(store, deferDelay: TimeSpan.FromHours(1));
+        var deferred = writer.DeferAsync(Item(0));
+
+        await writer.DisposeAsync();
+
+        Assert.True(deferred.IsCompletedSuccessfully);
+        Assert.Single(store.Records);
+    }
 }

@@ -99,6 +99,32 @@ public sealed class GatewaySettingsTests
         Assert.Null(Target(Full).Routes.Match(method, path[1..].Split('/')));
     }
 
+    [Theory]
+    [InlineData("GET", "/customers/EXPORT")]   // would match {account} (not bulk) while a case-insensitive upstream serves the bulk export
+    [InlineData("GET", "/Customers/42")]
+    [InlineData("GET", "/FILES/a")]
+    public void Match_CaseLookalikeOfALiteral_IsRefused(string method, string path)
+    {
+        Assert.Null(Target(Full).Routes.Match(method, path[1..].Split('/'), out var lookalike));
+        Assert.True(lookalike);
+    }
+
+    [Fact]
+    public void Match_ParameterValuesInAnyCase_AreNotLookalikes()
+    {
+        var match = Target(Full).Routes.Match("GET", ["customers", "AbC"], out var lookalike);
+        Assert.False(lookalike);
+        Assert.Equal("AbC", match!.Parameters["account"]);
+    }
+
+    [Fact]
+    public void Match_LookalikeOfALessSpecificRoute_DoesNotBlockTheExactMatch()
+    {
+        var t = Target("upstream: http://127.0.0.1:9/\nroutes:\n  - { method: GET, path: \"/A/**\", action: write }\n  - { method: GET, path: \"/a/b\", action: read }");
+        Assert.Equal("read", t.Routes.Match("GET", ["a", "b"], out var lookalike)!.Route.Action);
+        Assert.False(lookalike);
+    }
+
     [Fact]
     public void Match_ExactBeatsTrailingDoubleStar()
     {

@@ -439,4 +439,61 @@ public sealed class AccessTokenValidatorTests : IDisposable
         Assert.Equal("ES256", jwk.Alg);
         Assert.False(jwk.HasPrivateKey);
     }
+
+    // The verified-token cache (a token's signature is checked once, then remembered by its SHA-256).
+
+    [Fact]
+    public void CachedToken_AfterItExpires_IsRejected()
+    {
+        var token = Issue();
+        Assert.True(_validator.Validate(token, "crm").IsSuccess);
+        _clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(31));
+        AssertFails(_validator.Validate(token, "crm"), TokenErrors.Expired);
+    }
+
+    [Fact]
+    public void CachedToken_PresentedToAnotherResource_IsRejected()
+    {
+        var token = Issue();
+        Assert.True(_validator.Validate(token, "crm").IsSuccess);
+        AssertFails(_validator.Validate(token, "billing"), TokenErrors.WrongAudience);
+        Assert.True(_validator.Validate(token, null).IsSuccess);
+    }
+
+    [Fact]
+    public void CachedToken_AfterItsSigningKeyIsRetired_IsRejected()
+    {
+        var retired = false;
+        var validator = new AccessTokenValidator(kid => !retired && kid == _key.KeyId ? _key.PublicKey : null, _clock, Issuer, TimeSpan.FromSeconds(30));
+        var token = Issue();
+        Assert.True(validator.Validate(token, "crm").IsSuccess);
+        retired = true;
+        AssertFails(validator.Validate(token, "crm"), TokenErrors.UnknownKey);
+    }
+
+    [Fact]
+    public void CachedToken_WithEditedPayloadAndSameSignature_IsRejected()
+    {
+        var token = Issue();
+        Assert.True(_validator.Validate(token, "crm").IsSuccess);
+        var parts = token.Split('.');
+        var payload = Payload();
+        payload["scope"] = "crm:read crm:write crm:delete";
+        var forged = parts[0] + "." + TestJws.B64(payload.ToJsonString()) + "." + parts[2];
+        AssertFails(_validator.Validate(forged, "crm"), TokenErrors.BadSignature);
+    }
+
+    [Fact]
+    public void Cache_WhenFullOfDistinctTokens_StillVerifiesEveryNewOne()
+    {
+        var validator = new AccessTokenValidator(kid => kid == _key.KeyId ? _key.PublicKey : null, _clock, Issuer, TimeSpan.FromSeconds(30)) { CacheCapacity = 4 };
+        for (var i = 0; i < 20; i++)
+        {
+            var result = validator.Validate(AccessTokenIssuer.Issue(Claims() with { Jti = "jti_" + i }, _key), "crm");
+            Assert.True(result.IsSuccess, result.Error?.ToString());
+            Assert.Equal("jti_" + i, result.Value.Jti);
+        }
+        var parts = Issue().Split('.');
+        AssertFails(validator.Validate(parts[0] + "." + parts[1] + "." + TestJws.Base64Url(new byte[64]), "crm"), TokenErrors.BadSignature);
+    }
 }

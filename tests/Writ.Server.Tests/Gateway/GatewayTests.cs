@@ -39,6 +39,7 @@ public sealed class GatewayTests : IAsyncLifetime
                   - { method: DELETE, path: "/customers/{account}/cache", action: read }
                   - { method: GET, path: "/customers/export", action: read, bulk: true }
                   - { method: GET, path: "/customers/{account}/echo-auth", action: read }
+                  - { method: GET, path: "/customers/{account}/echo-encoded", action: read }
                   - { method: GET, path: "/customers/{account}/slow", action: read }
                   - { method: GET, path: "/customers/{account}/broken", action: read }
                   - { method: GET, path: "/customers/{account}/redirect", action: read }
@@ -265,12 +266,30 @@ public sealed class GatewayTests : IAsyncLifetime
     public async Task Credential_Revoked_RefusesTheNextCall()
     {
         var s = await StartAsync();
+        // A first call, so the token's signature and liveness are cached: revocation must still win on the next call.
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345")).StatusCode);
         var jti = (await _writ.Admin().GetAgentAsync("reader@staging")).ActiveCredentials.Single().Jti;
         await _writ.Admin().RevokeCredentialAsync(jti);
 
         var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345");
 
-        await AssertRefusedAsync(response, 401, "token.revoked");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("token.revoked", await CodeAsync(response));
+        Assert.Single(_upstream.Received);
+    }
+
+    [Fact]
+    public async Task Agent_Suspended_RefusesTheNextCall()
+    {
+        var s = await StartAsync();
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345")).StatusCode);
+
+        await _writ.Admin().SuspendAgentAsync("reader@staging");
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Contains(await CodeAsync(response), new[] { "token.revoked", "token.agent_inactive" });
+        Assert.Single(_upstream.Received);
     }
 
     // ---------- routes and restrictions ----------
@@ -318,6 +337,61 @@ public sealed class GatewayTests : IAsyncLifetime
     {
         var s = await StartAsync();
         await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/99999"), 403, "gateway.cross_account");
+    }
+
+    [Theory]
+    [InlineData("/gw/down/x?Account=99999&account=12345")]
+    [InlineData("/gw/down/x?ACCOUNT=12345")]                // a case-sensitive upstream sees no account at all
+    [InlineData("/gw/down/x?account%5B%5D=99999&account=12345")]
+    [InlineData("/gw/down/x?account[]=99999&account=12345")]
+    [InlineData("/gw/down/x?account=12345;account=99999")]
+    [InlineData("/gw/down/x?account=12345&account=12345")]
+    public async Task AccountQueryLookalike_UnderNoCrossAccount_IsRefused(string pathAndQuery)
+    {
+        var s = await StartAsync(scope: "down:read");
+        var response = await CallAsync(s, HttpMethod.Get, pathAndQuery);
+        Assert.Equal("gateway.account_ambiguous", await CodeAsync(response));
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    // Raw forms HttpClient would normalise before sending, checked on the parser itself.
+    [Theory]
+    [InlineData("?acc%6Funt=12345")]
+    [InlineData("?%EF%BD%81ccount=99999&account=12345")] // fullwidth 'ａ'
+    [InlineData("?account=12345&acc+ount=99999")]
+    [InlineData("?account=1&account")]
+    public void AccountParameter_EncodedLookalike_IsAmbiguous(string query)
+    {
+        Assert.Equal("gateway.account_ambiguous", AccountParameter.Find(query, "account").Error?.Code);
+    }
+
+    [Theory]
+    [InlineData("?account=12345", "12345")]
+    [InlineData("?a=1&account=12%33%34%35&b", "12345")]
+    [InlineData("account=cust+1", "cust 1")]
+    public void AccountParameter_Plain_IsDecoded(string query, string expected)
+    {
+        Assert.Equal(expected, AccountParameter.Find(query, "account").Value);
+    }
+
+    [Fact]
+    public async Task AccountQuery_WrittenPlainly_PassesTheAccountCheck()
+    {
+        var s = await StartAsync(scope: "down:read");
+        // Past every check, the call reaches for the (down) upstream; with another account it does not.
+        Assert.Equal("gateway.upstream_unreachable", await CodeAsync(await CallAsync(s, HttpMethod.Get, "/gw/down/x?account=12345&other=1")));
+        Assert.Equal("gateway.cross_account", await CodeAsync(await CallAsync(s, HttpMethod.Get, "/gw/down/x?account=99999")));
+        Assert.Equal("gateway.account_unknown", await CodeAsync(await CallAsync(s, HttpMethod.Get, "/gw/down/x?other=12345")));
+    }
+
+    [Fact]
+    public async Task RouteCaseLookalike_IsRefused()
+    {
+        // Without the check, /customers/EXPORT would match /customers/{account} (read, not bulk) while a
+        // case-insensitive upstream serves the bulk export.
+        var s = await StartAsync("writer@staging", "crm:read crm:write", target: null);
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/EXPORT"), 403, "gateway.route_case_mismatch");
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/Customers/12345"), 403, "gateway.route_case_mismatch");
     }
 
     [Fact]
@@ -525,5 +599,50 @@ public sealed class GatewayTests : IAsyncLifetime
         for (var i = 0; i < body.Length; i += chunkSize) output.AddRange(scrubber.Push(body.AsSpan(i, Math.Min(chunkSize, body.Length - i))));
         output.AddRange(scrubber.Flush());
         Assert.Equal("head [redacted] middle [redacted] tail", Encoding.UTF8.GetString(output.ToArray()));
+    }
+
+    [Theory]
+    [InlineData("p@ss/w\"rd+é<>&=?x y")]
+    [InlineData("sk_staging_PLANTED_9d2f71c0a4")]
+    public void SecretForms_EscapedEchoes_AreAllScrubbed(string secret)
+    {
+        var injected = "Bearer " + secret;
+        var echoes = new[]
+        {
+            System.Text.Json.JsonSerializer.Serialize(new { you_sent = injected }),                        // \u0022, \u002B, \u00E9 …
+            System.Text.Json.JsonSerializer.Serialize(secret, new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }),
+            System.Text.RegularExpressions.Regex.Replace(System.Text.Json.JsonSerializer.Serialize(secret), @"\\u[0-9A-F]{4}", m => m.Value.ToLowerInvariant()), // lower-case \u hex
+            "https://x/cb?token=" + Uri.EscapeDataString(secret),
+            "a=" + System.Net.WebUtility.UrlEncode(secret) + "&b=1",
+            "token=" + System.Text.RegularExpressions.Regex.Replace(Uri.EscapeDataString(secret), "%[0-9A-F]{2}", m => m.Value.ToLowerInvariant()),
+            "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)),
+            "jwt." + Convert.ToBase64String(Encoding.UTF8.GetBytes("{\"k\":\"" + secret + "\"}")) + ".sig",
+            "x" + Convert.ToBase64String(Encoding.UTF8.GetBytes("ab" + secret + "cd")).Replace('+', '-').Replace('/', '_'),
+        };
+        var forms = SecretForms.Of(secret, injected);
+        foreach (var echo in echoes)
+        {
+            var scrubber = new StreamingScrubber(forms);
+            var output = Encoding.UTF8.GetString([.. scrubber.Push(Encoding.UTF8.GetBytes(echo)), .. scrubber.Flush()]);
+            Assert.True(output.Contains("[redacted]", StringComparison.Ordinal), "not scrubbed: " + output);
+            Assert.DoesNotContain(secret, output);
+            Assert.DoesNotContain(Uri.EscapeDataString(secret), output, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes(secret))[..8], output);
+        }
+    }
+
+    [Fact]
+    public async Task UpstreamEchoingTheSecretEncoded_IsScrubbed()
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345/echo-encoded");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Contains("[redacted]", body);
+        foreach (var leak in new[] { StagingSecret, Convert.ToBase64String(Encoding.UTF8.GetBytes(StagingSecret))[..12], Convert.ToBase64String(Encoding.UTF8.GetBytes("Bearer " + StagingSecret))[..12] })
+        {
+            Assert.DoesNotContain(leak, body);
+            Assert.DoesNotContain(leak, string.Join("\n", response.Headers.Select(h => h.Key + ": " + string.Join(",", h.Value))));
+        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -67,6 +68,21 @@ public sealed class RecordingUpstream : IAsyncDisposable
         if (path.EndsWith("/flaky", StringComparison.Ordinal) && Interlocked.Increment(ref _flakyCalls) == 1)
         {
             http.Response.StatusCode = 500; // the first call fails, later ones succeed: a receiver that comes back
+            return;
+        }
+        if (path.EndsWith("/echo-encoded", StringComparison.Ordinal))
+        {
+            // A leakier upstream: the credential it got, base64-encoded and percent-encoded, in a header and the body.
+            string auth = http.Request.Headers.Authorization.ToString();
+            var secret = auth.StartsWith("Bearer ", StringComparison.Ordinal) ? auth[7..] : auth;
+            http.Response.Headers["X-Debug-B64"] = Convert.ToBase64String(Encoding.UTF8.GetBytes(auth));
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new
+            {
+                b64 = Convert.ToBase64String(Encoding.UTF8.GetBytes(secret)),
+                nested = Convert.ToBase64String(Encoding.UTF8.GetBytes("{\"key\":\"" + secret + "\"}")),
+                url = "https://x/cb?t=" + Uri.EscapeDataString(auth),
+            }));
             return;
         }
         if (path.EndsWith("/slow", StringComparison.Ordinal))

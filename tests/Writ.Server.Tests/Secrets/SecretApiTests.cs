@@ -38,6 +38,8 @@ public sealed class SecretApiTests : IAsyncLifetime
     {
         var admin = _writ.Admin();
         await admin.PutSecretAsync("crm-api-key", "first-value");
+        // Opened once before the rotation, as the gateway does on every call: the vault must not keep serving it.
+        Assert.Equal("first-value", Encoding.UTF8.GetString((await _writ.Service<SecretVault>().OpenLatestAsync("crm-api-key", CancellationToken.None))!));
 
         var rotated = await admin.RotateSecretAsync("crm-api-key", "second-value");
 

@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using Writ.Core.Agents;
+using Writ.Core.Common;
+using Writ.Core.Storage;
+using Writ.Core.Tasks;
+
+namespace Writ.Server.Auth;
+
+/// <summary>
+/// What a presented token's liveness depends on besides its signature and expiry: its credential row (revoked?),
+/// its task and its agent. Reading those is three store round trips, on every gateway call. This view remembers
+/// them per <c>jti</c> and throws everything away whenever any of them may have changed: every write that can
+/// revoke (credential revocation, task completion or expiry, agent status or policy) goes through
+/// <see cref="StatusTrackingStore"/>, which bumps <see cref="Generation"/> once the write has committed, so the next
+/// call re-reads the store (invariant 9: revocation takes effect on the next call).
+/// <para>
+/// Only sound when this process is the only writer of the database: on for SQLite (one server per database
+/// file), off for PostgreSQL, where another replica's revocation would not bump this one's generation. Time-based
+/// closure (a task past its expiry) is evaluated by the caller on every call, never cached.
+/// </para>
+/// </summary>
+internal sealed class StatusView(IWritStore store, bool enabled, int capacity = 10_000)
+{
+    private readonly ConcurrentDictionary<string, Snapshot> _byJti = new(StringComparer.Ordinal);
+    private long _generation;
+
+    /// <summary>The credential's revocation state, its task and its agent as read at <see cref="Generation"/>.</summary>
+    public sealed record Snapshot(long Generation, bool CredentialLive, WorkTask? Task, Agent? Agent);
+
+    public bool Enabled => enabled;
+
+    public long Generation => Volatile.Read(ref _generation);
+
+    /// <summary>Called after every committed write that may change a token's liveness.</summary>
+    public void Invalidate()
+    {
+        Interlocked.Increment(ref _generation);
+        _byJti.Clear();
+    }
+
+    public async Task<Snapshot> GetAsync(string jti, string taskId, string agentId, CancellationToken ct)
+    {
+        // Read the generation before the store: a write that commits while we read bumps it after its commit,
+        // so a snapshot that might predate the write is stored under an already-stale generation and never served.
+        var generation = Generation;
+        if (enabled && _byJti.TryGetValue(jti, out var cached) && cached.Generation == generation) return cached;
+
+        var credential = await store.Credentials.GetAsync(jti, ct);
+        var task = await store.Tasks.GetAsync(taskId, ct);
+        var agent = await store.Agents.GetAsync(agentId, ct);
+        var snapshot = new Snapshot(generation, credential is not null && credential.RevokedAt is null, task, agent);
+        if (enabled)
+        {
+            if (_byJti.Count >= capacity) _byJti.Clear();
+            _byJti[jti] = snapshot;
+        }
+        return snapshot;
+    }
+}
+
+/// <summary>
+/// The store the server's features use: every call passes through unchanged, and each write that can change a token's
+/// liveness calls <paramref name="changed"/> after it returns (or throws: a failed write may still have committed).
+/// A new write method on these interfaces will not compile here until someone decides whether it revokes.
+/// </summary>
+internal sealed class StatusTrackingStore(IWritStore inner, Action changed) : IWritStore
+{
+    public string Engine => inner.Engine;
+
+    public IAgentStore Agents { get; } = new TrackedAgents(inner.Agents, changed);
+
+    public ITaskStore Tasks { get; } = new TrackedTasks(inner.Tasks, changed);
+
+    public ICredentialStore Credentials { get; } = new TrackedCredentials(inner.Credentials, changed);
+
+    public IPolicyStore Policies => inner.Policies;
+
+    public IAuditStore Audit => inner.Audit;
+
+    public ISigningKeyStore SigningKeys => inner.SigningKeys;
+
+    public IAdminTokenStore AdminTokens => inner.AdminTokens;
+
+    public ISecretStore Secrets => inner.Secrets;
+
+    // Users and webhooks change no token's liveness; closing an elevation window revokes its credentials.
+    public IUserStore Users => inner.Users;
+
+    public IApprovalStore Approvals { get; } = new TrackedApprovals(inner.Approvals, changed);
+
+    public IWebhookStore Webhooks => inner.Webhooks;
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+    private static async Task<T> Changing<T>(Task<T> write, Action changed)
+    {
+        try { return await write; }
+        finally { changed(); }
+    }
+
+    private static async Task Changing(Task write, Action changed)
+    {
+        try { await write; }
+        finally { changed(); }
+    }
+
+    private sealed class TrackedAgents(IAgentStore a, Action changed) : IAgentStore
+    {
+        public Task UpsertAsync(IReadOnlyList<Agent> agents, CancellationToken ct) => Changing(a.UpsertAsync(agents, ct), changed);
+        public Task<Agent?> GetAsync(string agentId, CancellationToken ct) => a.GetAsync(agentId, ct);
+        public Task<IReadOnlyList<Agent>> ListAsync(CancellationToken ct) => a.ListAsync(ct);
+        public Task<bool> SetStatusAsync(string agentId, string status, CancellationToken ct) => Changing(a.SetStatusAsync(agentId, status, ct), changed);
+        // Last-seen and enrollment change nothing an issued token depends on.
+        public Task TouchLastSeenAsync(string agentId, DateTimeOffset at, CancellationToken ct) => a.TouchLastSeenAsync(agentId, at, ct);
+        public Task AddEnrollmentCodeAsync(EnrollmentCode code, CancellationToken ct) => a.AddEnrollmentCodeAsync(code, ct);
+        public Task<Result<AgentKey>> EnrollAsync(string codeHash, string thumbprint, string publicJwk, DateTimeOffset now, CancellationToken ct) =>
+            a.EnrollAsync(codeHash, thumbprint, publicJwk, now, ct);
+        public Task<AgentKey?> GetKeyAsync(string thumbprint, CancellationToken ct) => a.GetKeyAsync(thumbprint, ct);
+        public Task<KeyHolder?> GetKeyHolderAsync(string thumbprint, string? taskId, CancellationToken ct) => a.GetKeyHolderAsync(thumbprint, taskId, ct);
+        public Task<IReadOnlyList<AgentKey>> ListKeysAsync(string agentId, CancellationToken ct) => a.ListKeysAsync(agentId, ct);
+    }
+
+    private sealed class TrackedTasks(ITaskStore t, Action changed) : ITaskStore
+    {
+        // A new task changes no issued token.
+        public Task CreateAsync(WorkTask task, CancellationToken ct) => t.CreateAsync(task, ct);
+        public Task<WorkTask?> GetAsync(string taskId, CancellationToken ct) => t.GetAsync(taskId, ct);
+        public Task<bool> CompleteAsync(string taskId, DateTimeOffset now, CancellationToken ct) => Changing(t.CompleteAsync(taskId, now, ct), changed);
+        public async Task<IReadOnlyList<string>> ExpireDueAsync(DateTimeOffset now, CancellationToken ct)
+        {
+            // Runs on a timer: only a sweep that closed something invalidates the view.
+            IReadOnlyList<string>? expired = null;
+            try { return expired = await t.ExpireDueAsync(now, ct); }
+            finally { if (expired is not { Count: 0 }) changed(); }
+        }
+        public Task<IReadOnlyList<WorkTask>> ListAsync(string? agentId, string? status, int limit, CancellationToken ct) => t.ListAsync(agentId, status, limit, ct);
+    }
+
+    private sealed class TrackedCredentials(ICredentialStore c, Action changed) : ICredentialStore
+    {
+        public Task<Core.Credentials.IssuedCredential?> GetAsync(string jti, CancellationToken ct) => c.GetAsync(jti, ct);
+        public Task<bool> RevokeAsync(string jti, DateTimeOffset now, CancellationToken ct) => Changing(c.RevokeAsync(jti, now, ct), changed);
+        public Task<int> RevokeByAgentAsync(string agentId, DateTimeOffset now, CancellationToken ct) => Changing(c.RevokeByAgentAsync(agentId, now, ct), changed);
+        public Task<IReadOnlyList<Core.Credentials.IssuedCredential>> ListActiveAsync(string? agentId, DateTimeOffset now, CancellationToken ct) => c.ListActiveAsync(agentId, now, ct);
+        public Task<IReadOnlyDictionary<string, int>> CountActiveByAgentAsync(DateTimeOffset now, CancellationToken ct) => c.CountActiveByAgentAsync(now, ct);
+    }
+
+    private sealed class TrackedApprovals(IApprovalStore a, Action changed) : IApprovalStore
+    {
+        public Task CreateAsync(Core.Approvals.Approval approval, CancellationToken ct) => a.CreateAsync(approval, ct);
+        public Task<Core.Approvals.Approval?> GetAsync(string id, CancellationToken ct) => a.GetAsync(id, ct);
+        public Task<Core.Approvals.Approval?> FindPendingAsync(Core.Approvals.ApprovalBinding binding, DateTimeOffset now, CancellationToken ct) => a.FindPendingAsync(binding, now, ct);
+        public Task<IReadOnlyList<Core.Approvals.Approval>> ListAsync(string? status, int limit, CancellationToken ct) => a.ListAsync(status, limit, ct);
+        // Deciding or redeeming an approval changes no issued token; expiring a pending one neither.
+        public Task<bool> UpdateAsync(Core.Approvals.Approval updated, CancellationToken ct) => a.UpdateAsync(updated, ct);
+        public Task<IReadOnlyList<Core.Approvals.Approval>> ExpireDueAsync(DateTimeOffset now, CancellationToken ct) => a.ExpireDueAsync(now, ct);
+        public async Task<IReadOnlyList<(Core.Approvals.Approval Elevation, int Revoked)>> CloseEndedWindowsAsync(DateTimeOffset now, CancellationToken ct)
+        {
+            // Runs on a timer: only a sweep that closed a window invalidates the view.
+            IReadOnlyList<(Core.Approvals.Approval, int)>? closed = null;
+            try { return closed = await a.CloseEndedWindowsAsync(now, ct); }
+            finally { if (closed is not { Count: 0 }) changed(); }
+        }
+    }
+}
