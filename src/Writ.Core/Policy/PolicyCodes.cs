@@ -35,6 +35,7 @@ public static class PolicyCodes
     public const string InvalidRoute = "policy.invalid_route";
     public const string InvalidLimit = "policy.invalid_limit";
     public const string InvalidAccount = "policy.invalid_account";
+    public const string InvalidMcp = "policy.invalid_mcp";
 
     // ---- evaluation decisions (ResourceNotInEnvironment, UnknownResource and UnknownAction are shared) ----
     public const string Allow = "policy.allow";
