@@ -11,6 +11,7 @@ using Writ.Server.Credentials;
 using Writ.Server.Gateway;
 using Writ.Server.Http;
 using Writ.Server.Keys;
+using Writ.Server.Mcp;
 using Writ.Server.OAuth;
 using Writ.Server.PolicyApi;
 using Writ.Server.Secrets;
@@ -72,6 +73,10 @@ public static class WritServer
         s.AddSingleton<SecretVault>();
         s.AddSingleton(new GatewayOptions());
         s.AddSingleton<UpstreamForwarder>();
+        s.AddSingleton(new McpOptions());
+        s.AddSingleton<McpDownstreamPool>();
+        s.AddSingleton<McpSessions>();
+        s.AddSingleton<McpGateway>();
         s.AddSingleton<AuditCheckpointer>();
         s.AddHostedService(sp => sp.GetRequiredService<AuditCheckpointer>());
         s.AddHostedService<TaskExpiryService>();
@@ -88,6 +93,7 @@ public static class WritServer
         app.MapCredentials();
         app.MapSecrets();
         app.MapGateway();
+        app.MapMcp();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapFallback((HttpContext http) => Problems.Of(404, "request.not_found", $"no endpoint {http.Request.Method} {AgentEndpoints.Bounded(http.Request.Path.Value ?? "")}"));
 
