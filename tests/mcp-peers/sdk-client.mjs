@@ -3,6 +3,8 @@
 //   node sdk-client.mjs http URL                  Streamable HTTP to /mcp/RESOURCE; env WRIT_MCP_TOKEN (a DPoP-bound
 //                                                 access token) and WRIT_MCP_KEY_FILE (the agent key file `writ enroll` wrote)
 // Lists tools, calls echo, calls get-env (refused by policy), prints one JSON line with what it saw.
+// With BENCH_N=N set (bench/mcp/run.sh) it instead times N sequential echo calls after 200 warm-up calls, printed
+// like the peers' mcp/bench.mjs so the rows compare.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -35,6 +37,19 @@ const transport = mode === "stdio"
   : new StreamableHTTPClientTransport(new URL(rest[0]), { fetch: dpopFetch(process.env.WRIT_MCP_TOKEN, process.env.WRIT_MCP_KEY_FILE) });
 const client = new Client({ name: "writ-e2e-ts", version: "1.0.0" });
 await client.connect(transport);
+if (process.env.BENCH_N) {
+  const N = Number(process.env.BENCH_N);
+  const call = () => client.callTool({ name: "echo", arguments: { message: "hello from agent support-bot" } });
+  for (let i = 0; i < 200; i++) await call();
+  const lat = new Float64Array(N); const t0 = performance.now();
+  for (let i = 0; i < N; i++) { const s = performance.now(); await call(); lat[i] = performance.now() - s; }
+  const wall = performance.now() - t0; lat.sort();
+  const q = (p) => (lat[Math.min(N - 1, Math.floor(N * p))] * 1000).toFixed(0) + "us";
+  const label = (mode + " " + (mode === "stdio" ? rest.slice(-2).join(" ") : rest[0])).padEnd(70);
+  console.log(`${label} n=${N} calls/s=${(N / wall * 1000).toFixed(0)} p50=${q(0.5)} p90=${q(0.9)} p99=${q(0.99)} max=${q(0.99999)}`);
+  await client.close();
+  process.exit(0);
+}
 const tools = await client.listTools();
 const echo = await client.callTool({ name: "echo", arguments: { message: "from the TypeScript SDK" } });
 const denied = await client.callTool({ name: "get-env", arguments: {} });
