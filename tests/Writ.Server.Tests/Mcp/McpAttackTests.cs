@@ -160,6 +160,23 @@ public sealed class McpAttackTests(McpTestBed bed) : IClassFixture<McpTestBed>
     }
 
     [Fact]
+    public async Task HttpDownstream_GetsInjectedHeaders_NeverTheAgentsToken()
+    {
+        var mcp = await bed.ConnectAsync("reader@staging", "remote:read");
+
+        var answer = await mcp.CallToolAsync("show_headers");
+        var echo = await mcp.CallToolAsync("echo", new JsonObject { ["text"] = "over http" });
+
+        var headers = JsonNode.Parse(RawMcp.Text(answer))!.AsObject();
+        Assert.Equal("[redacted]", (string?)headers["authorization"]); // "Bearer <secret>" arrived, and is itself a scrubbed form
+        Assert.Equal("[redacted]", (string?)headers["x-api-key"]);
+        Assert.Null(headers["dpop"]);
+        Assert.DoesNotContain(mcp.Credential.AccessToken, answer.ToJsonString());
+        Assert.DoesNotContain(McpTestBed.EvilSecret, answer.ToJsonString());
+        Assert.Equal("over http", RawMcp.Text(echo));
+    }
+
+    [Fact]
     public async Task Post_FromForeignBrowserOrigin_IsRefused()
     {
         var mcp = await bed.ConnectAsync("reader@staging", "files:read");

@@ -24,6 +24,11 @@ public sealed class McpTestBed : IAsyncLifetime
 
     public WritFixture Writ { get; private set; } = null!;
 
+    /// <summary>The misbehaving server over Streamable HTTP, for the <c>url</c> downstream.</summary>
+    public int RemotePort { get; private set; }
+
+    private System.Diagnostics.Process? _remote;
+
     public string Policy => $$"""
         environments: { staging: {}, production: {} }
         resources:
@@ -74,9 +79,18 @@ public sealed class McpTestBed : IAsyncLifetime
                   env: { API_KEY: "secret:evil-key" }
                   timeout: 2s
                   tools: { "*": read }
+          remote:
+            actions: [read]
+            environments:
+              staging:
+                mcp:
+                  url: http://127.0.0.1:{{RemotePort}}/mcp
+                  headers: { Authorization: "Bearer {secret:evil-key}", X-Api-Key: "secret:evil-key" }
+                  timeout: 5s
+                  tools: { show_headers: read, echo: read }
         roles:
           files-reader:
-            permissions: { files: [read], everything: [read], evil: [read] }
+            permissions: { files: [read], everything: [read], evil: [read], remote: [read] }
           files-writer:
             permissions: { files: [read, write] }
           production-reader:
@@ -98,12 +112,32 @@ public sealed class McpTestBed : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(ProductionRoot, "prod.txt"), "production data");
         File.CreateSymbolicLink(Path.Combine(Root, "link"), Outside);
         File.CreateSymbolicLink(Path.Combine(Root, "filelink"), Path.Combine(Outside, "secret.txt"));
+        _remote = await StartRemoteAsync();
         Writ = await WritFixture.StartAsync(Policy);
         await Writ.Admin().PutSecretAsync("evil-key", EvilSecret);
     }
 
+    private async Task<System.Diagnostics.Process> StartRemoteAsync()
+    {
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            RemotePort = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        var psi = new System.Diagnostics.ProcessStartInfo(McpPeers.Node) { WorkingDirectory = McpPeers.Directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { McpPeers.Evil, "http", RemotePort.ToString() }) psi.ArgumentList.Add(a);
+        psi.Environment["API_KEY"] = "not-used-over-http";
+        var process = System.Diagnostics.Process.Start(psi)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+        Assert.True(line == "listening", "the HTTP test server did not start: " + line);
+        return process;
+    }
+
     public async Task DisposeAsync()
     {
+        if (_remote is { HasExited: false }) _remote.Kill(entireProcessTree: true);
+        _remote?.Dispose();
         await Writ.DisposeAsync();
         try { Directory.Delete(Base, recursive: true); } catch (IOException) { }
     }
