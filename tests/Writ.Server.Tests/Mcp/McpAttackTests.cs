@@ -176,6 +176,22 @@ public sealed class McpAttackTests(McpTestBed bed) : IClassFixture<McpTestBed>
         Assert.Equal("over http", RawMcp.Text(echo));
     }
 
+    [Theory]
+    [InlineData("broken", "could not be started")]
+    [InlineData("unsealed", "the secret never-stored that unsealed needs is not stored")]
+    public async Task Initialize_DownstreamCannotStart_IsJsonRpcErrorAndAudited(string resource, string message)
+    {
+        var mcp = await bed.ConnectAsync("reader@staging", resource + ":read", initialize: false);
+
+        var response = await mcp.PostRawAsync("""{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""");
+
+        var error = (await RawMcp.MessagesAsync(response))[0];
+        Assert.Equal(-32002, (int)error["error"]!["code"]!);
+        Assert.Equal("mcp.downstream_unavailable", RawMcp.ErrorCode(error));
+        Assert.Contains(message, (string?)error["error"]!["message"]);
+        Assert.Contains(await bed.Writ.Admin().SearchAuditAsync(task: mcp.TaskId), a => a.Decision == "deny" && a.Reason == "mcp.downstream_unavailable");
+    }
+
     [Fact]
     public async Task Post_FromForeignBrowserOrigin_IsRefused()
     {

@@ -88,9 +88,25 @@ public sealed class McpTestBed : IAsyncLifetime
                   headers: { Authorization: "Bearer {secret:evil-key}", X-Api-Key: "secret:evil-key" }
                   timeout: 5s
                   tools: { show_headers: read, echo: read }
+          broken:
+            actions: [read]
+            environments:
+              staging:
+                mcp:
+                  command: /nonexistent/mcp-server
+                  tools: { "*": read }
+          unsealed:
+            actions: [read]
+            environments:
+              staging:
+                mcp:
+                  command: {{McpPeers.Node}}
+                  args: ["{{McpPeers.Evil}}"]
+                  env: { API_KEY: "secret:never-stored" }
+                  tools: { "*": read }
         roles:
           files-reader:
-            permissions: { files: [read], everything: [read], evil: [read], remote: [read] }
+            permissions: { files: [read], everything: [read], evil: [read], remote: [read], broken: [read], unsealed: [read] }
           files-writer:
             permissions: { files: [read, write] }
           production-reader:
