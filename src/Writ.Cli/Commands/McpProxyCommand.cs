@@ -27,9 +27,10 @@ internal static class McpProxyCommand
         var onBehalfOf = new Option<string>("--on-behalf-of") { Description = "the human this session acts for" };
         var target = new Option<string>("--target") { Description = "what the credential may touch, e.g. customers/12345" };
         var agent = new Option<string>("--agent") { Description = "enrolled agent id (default: WRIT_AGENT, or the only agent enrolled here)" };
+        var ttl = new Option<string>("--ttl") { Description = "how long the session's task may last, e.g. 8h (default 1h, at most 8h)" };
         var command = new Command("mcp-proxy", "serve an MCP resource over stdio to a local MCP client, through the Writ MCP gateway; the task closes when the client disconnects")
         {
-            resource, scopes, purpose, onBehalfOf, target, agent,
+            resource, scopes, purpose, onBehalfOf, target, agent, ttl,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -37,7 +38,7 @@ internal static class McpProxyCommand
             if (!Writ.Core.Agents.AgentId.IsValidName(name)) throw new CliException($"'{name}' is not a resource name");
             var scope = ScopeFor(name, parse.GetValue(scopes));
             var client = AgentIdentity.Connect(parse.GetValue(agent));
-            var task = await client.StartTaskAsync(parse.GetValue(purpose) ?? "mcp-proxy " + name, onBehalfOf: parse.GetValue(onBehalfOf), ct: ct);
+            var task = await client.StartTaskAsync(parse.GetValue(purpose) ?? "mcp-proxy " + name, onBehalfOf: parse.GetValue(onBehalfOf), ttl: AgentSideCommands.ParseTtl(parse.GetValue(ttl)), ct: ct);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });

@@ -54,6 +54,9 @@ internal sealed class McpGateway(
         public string? Arguments { get; set; }
         public string? Session { get; set; }
         public long Started { get; init; }
+
+        /// <summary>True once the allow decision has its own record (calls that may change state); the outcome then goes in <c>mcp.result</c>.</summary>
+        public bool DecisionRecorded { get; set; }
     }
 
     public async Task PostAsync(HttpContext http, string resource)
@@ -285,8 +288,14 @@ internal sealed class McpGateway(
         var lease = await LeaseAsync(http, call, target, id);
         if (lease is null) return;
 
-        // The decision is durable before anything reaches the downstream (invariant 7).
-        await AllowAsync(call, ct);
+        // A call that may change state (any action but read) has its decision durable before anything reaches the
+        // downstream (invariant 7). A read changes nothing downstream and its answer is held until one record with
+        // decision and outcome is durable: fail closed as well, at one durable commit per call instead of two.
+        if (call.Action != PolicyActions.Read)
+        {
+            await AllowAsync(call, ct);
+            call.DecisionRecorded = true;
+        }
 
         // Progress (MCP basic/utilities/progress): when the agent asked for it and reads SSE, the downstream's progress
         // notifications are streamed back under the agent's own token; otherwise the token is not passed on.
@@ -306,7 +315,7 @@ internal sealed class McpGateway(
         var reply = Relay(answer, id);
         var text = McpRedaction.Scrub(reply.ToJsonString(), lease.Scrub);
         var isError = answer is JsonRpcError || (answer is JsonRpcResponse { Result: JsonObject r } && r["isError"]?.GetValueKind() == JsonValueKind.True);
-        await RecordAsync(call, Decisions.Info, isError ? "mcp.result_error" : null, McpRedaction.Utf8Length(text), ct, outcome: true);
+        await OutcomeAsync(call, isError ? "mcp.result_error" : null, McpRedaction.Utf8Length(text), ct);
         if (sse is not null) await sse.WriteRawAsync(text);
         else await WriteTextAsync(http, 200, text);
     }
@@ -338,7 +347,7 @@ internal sealed class McpGateway(
         }
         catch (McpDownstreamTimeoutException)
         {
-            await RecordAsync(call, Decisions.Info, "mcp.downstream_timeout", 0, ct, outcome: true);
+            await OutcomeAsync(call, "mcp.downstream_timeout", 0, ct);
             var error = ErrorMessage(id, DownstreamTimeout, "mcp.downstream_timeout", $"{call.Resource} did not answer within {target.Timeout.TotalSeconds:0} s; the call was cancelled");
             if (sse is not null) await sse.WriteAsync(error);
             else await WriteMessageAsync(http, 200, error, null);
@@ -346,7 +355,7 @@ internal sealed class McpGateway(
         }
         catch (McpDownstreamUnavailableException)
         {
-            await RecordAsync(call, Decisions.Info, "mcp.downstream_unavailable", 0, ct, outcome: true);
+            await OutcomeAsync(call, "mcp.downstream_unavailable", 0, ct);
             var error = ErrorMessage(id, DownstreamUnavailable, "mcp.downstream_unavailable", $"{call.Resource} closed the connection; the next call starts it again");
             if (sse is not null) await sse.WriteAsync(error);
             else await WriteMessageAsync(http, 200, error, null);
@@ -521,14 +530,20 @@ internal sealed class McpGateway(
 
     // ---- audit ----
 
-    private Task DenyAsync(Call call, string reason, CancellationToken ct) => RecordAsync(call, Decisions.Deny, reason, 0, ct, outcome: false);
+    private Task DenyAsync(Call call, string reason, CancellationToken ct) => RecordAsync(call, Decisions.Deny, reason, null, ct, outcome: false);
+
+    /// <summary>What the downstream answered: <c>mcp.result</c> after a recorded decision, else the one <c>mcp.call</c> record with decision and outcome.</summary>
+    private Task OutcomeAsync(Call call, string? reason, long bytes, CancellationToken ct) => call.DecisionRecorded
+        ? RecordAsync(call, Decisions.Info, reason, bytes, ct, outcome: true)
+        : RecordAsync(call, Decisions.Allow, reason, bytes, ct, outcome: false);
 
     /// <summary>The allow decision; for calls answered without a separate outcome record (lists, initialize) it is written once they are answered.</summary>
     private Task AllowAsync(Call call, CancellationToken ct, string? error = null) => RecordAsync(call, Decisions.Allow, error, null, ct, outcome: false);
 
     /// <summary>
-    /// <c>mcp.call</c> records the decision (before anything is forwarded); <c>mcp.result</c> what the downstream answered
-    /// (size, error, timeout), before the answer leaves. Both fail closed (invariant 7): if the audit cannot be written,
+    /// <c>mcp.call</c> records the decision (before anything that may change state is forwarded; for reads, together with
+    /// the outcome); <c>mcp.result</c> what the downstream answered to a state-changing call (size, error, timeout), before
+    /// the answer leaves. Both fail closed (invariant 7): if the audit cannot be written,
     /// the middleware answers 503 and nothing is forwarded or returned.
     /// </summary>
     private Task RecordAsync(Call call, string decision, string? reason, long? bytes, CancellationToken ct, bool outcome)

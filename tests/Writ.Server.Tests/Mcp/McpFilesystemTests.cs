@@ -74,6 +74,33 @@ public sealed class McpFilesystemTests(McpTestBed bed) : IClassFixture<McpTestBe
         Assert.False(File.Exists(target));
     }
 
+    [Fact]
+    public async Task WriteFile_PreapprovedWriter_WritesUnderRoot_DecisionAuditedBeforeOutcome()
+    {
+        var mcp = await bed.ConnectAsync("author@staging", "files:write");
+        var target = Path.Combine(bed.Root, "written.txt");
+
+        var list = await mcp.RequestAsync("tools/list");
+        var written = await mcp.CallToolAsync("write_file", new JsonObject { ["path"] = target, ["content"] = "by the author" });
+        var outside = await mcp.CallToolAsync("write_file", new JsonObject { ["path"] = Path.Combine(bed.Outside, "nope.txt"), ["content"] = "x" });
+        var read = await mcp.CallToolAsync("read_text_file", new JsonObject { ["path"] = target });
+
+        var names = ((JsonArray)list["result"]!["tools"]!).Select(t => (string)t!["name"]!).ToList();
+        Assert.Contains("write_file", names);
+        Assert.DoesNotContain("read_text_file", names); // files:read is not in this credential's scope
+        Assert.False(RawMcp.IsToolError(written), RawMcp.Text(written));
+        Assert.Equal("by the author", await File.ReadAllTextAsync(target));
+        Assert.Contains("mcp.argument_denied", RawMcp.Text(outside));
+        Assert.False(File.Exists(Path.Combine(bed.Outside, "nope.txt")));
+        Assert.Contains("mcp.action_not_in_scope", RawMcp.Text(read));
+        var audit = (await bed.Writ.Admin().SearchAuditAsync(task: mcp.TaskId)).OrderBy(a => a.Seq).ToList();
+        var decision = Assert.Single(audit, a => a.Action == "mcp.call" && a.Decision == "allow" && a.Details!.Contains("write_file"));
+        var outcome = Assert.Single(audit, a => a.Action == "mcp.result");
+        Assert.Equal("files:write", decision.Scope);
+        Assert.True(decision.Seq < outcome.Seq);
+        Assert.Contains("\"result_bytes\":", outcome.Details);
+    }
+
     public static TheoryData<string> Escapes => new()
     {
         "/etc/passwd",
@@ -174,9 +201,10 @@ public sealed class McpFilesystemTests(McpTestBed bed) : IClassFixture<McpTestBe
         Assert.Equal("ai-agent", call.ActorKind);
         Assert.Contains(Path.Combine(bed.Root, "hello.txt"), call.Details);
         Assert.DoesNotContain("tok_should_not_be_kept", call.Details);
-        var result = Assert.Single(audit, a => a.Action == "mcp.result");
-        Assert.Contains("\"result_bytes\":", result.Details);
-        Assert.Null(result.Reason);
+        // A read has one record: the decision with its outcome, durable before the answer left.
+        Assert.Contains("\"result_bytes\":", call.Details);
+        Assert.Null(call.Reason);
+        Assert.DoesNotContain(audit, a => a.Action == "mcp.result");
         Assert.True((await bed.Writ.Admin().VerifyAuditAsync()).Ok);
     }
 }

@@ -109,12 +109,16 @@ public sealed class McpTestBed : IAsyncLifetime
             permissions: { files: [read], everything: [read], evil: [read], remote: [read], broken: [read], unsealed: [read] }
           files-writer:
             permissions: { files: [read, write] }
+          files-author:
+            permissions: { files: [read, write] }
+            preapproved: { files: [write] }
           production-reader:
             permissions: { files: [read] }
         agents:
           reader@staging: { kind: ai-agent, owner: sam@example.com, roles: [files-reader] }
           reader@production: { kind: ai-agent, owner: sam@example.com, roles: [production-reader] }
           writer@staging: { kind: ai-agent, owner: dana@example.com, roles: [files-writer] }
+          author@staging: { kind: ai-agent, owner: dana@example.com, roles: [files-author] }
         """;
 
     public async Task InitializeAsync()
