@@ -16,7 +16,7 @@ internal sealed record McpDownstreamLease(McpDownstreamClient Client, IReadOnlyL
 /// handed to the process or transport; they are kept in memory as scrub patterns so a downstream that echoes them
 /// (an error message, a debug tool) never shows them to the agent (invariant 4).
 /// </summary>
-internal sealed class McpDownstreamPool(SecretVault vault, McpOptions options) : IAsyncDisposable
+internal sealed partial class McpDownstreamPool(SecretVault vault, McpOptions options, ILogger<McpDownstreamPool> logger) : IAsyncDisposable
 {
     /// <summary>Variables a launched server inherits from the Writ process; nothing else (no tokens, no master key path).</summary>
     private static readonly string[] Inherited = ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "SYSTEMROOT", "NODE_OPTIONS"];
@@ -45,7 +45,19 @@ internal sealed class McpDownstreamPool(SecretVault vault, McpOptions options) :
                 }
             }
             if (stale is not null) await stale.Client.DisposeAsync();
-            var lease = await ConnectAsync(resource, target, ct);
+            McpDownstreamLease lease;
+            try
+            {
+                lease = await ConnectAsync(resource, target, ct);
+            }
+            catch (McpDownstreamUnavailableException e)
+            {
+                // For the operator: which server, and the kind of failure. Never the message chain or the process's
+                // output, which could carry an injected secret.
+                DownstreamFailed(logger, resource, environment, e.InnerException?.GetType().Name ?? e.Message);
+                throw;
+            }
+            Launched(logger, resource, environment);
             lock (_live) _live[key] = (target, lease);
             return lease;
         }
@@ -136,6 +148,12 @@ internal sealed class McpDownstreamPool(SecretVault vault, McpOptions options) :
             .Distinct(StringComparer.Ordinal)
             .OrderByDescending(v => v.Length)
             .ToArray();
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "MCP downstream of {Resource} in {Environment} connected")]
+    private static partial void Launched(ILogger logger, string resource, string environment);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "MCP downstream of {Resource} in {Environment} could not start: {Reason}")]
+    private static partial void DownstreamFailed(ILogger logger, string resource, string environment, string reason);
 
     public async ValueTask DisposeAsync()
     {
