@@ -20,6 +20,7 @@ var root = new RootCommand("writ: task-scoped, short-lived, key-bound credential
     AdminCommands.Credential(),
     SecretCommands.Create(),
     ExecCommand.Create(),
+    McpProxyCommand.Create(),
     ScanCommand.Create(),
 };
 

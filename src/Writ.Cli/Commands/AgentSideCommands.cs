@@ -190,7 +190,7 @@ internal static class AgentSideCommands
         return command;
     }
 
-    private static TimeSpan? ParseTtl(string? text)
+    internal static TimeSpan? ParseTtl(string? text)
     {
         if (text is null) return null;
         if (!Writ.Core.Common.Durations.TryParse(text, out var value)) throw new CliException($"--ttl '{text}' is not a duration: use e.g. 90s, 5m or 1h");

@@ -40,6 +40,7 @@ public static class PolicyCodes
     public const string ApprovalRuleUnused = "policy.approval_rule_unused";
     public const string WindowOverCap = "policy.window_over_cap";
     public const string ApprovalUnsatisfiable = "policy.approval_unsatisfiable";
+    public const string InvalidMcp = "policy.invalid_mcp";
 
     // ---- evaluation decisions (ResourceNotInEnvironment, UnknownResource and UnknownAction are shared) ----
     public const string Allow = "policy.allow";

@@ -70,6 +70,9 @@ public sealed record ResourceDef(
 public sealed record ResourceEnvironmentDef(string Environment, IReadOnlyDictionary<string, object?> Settings)
 {
     public GatewayTarget? Gateway { get; init; }
+
+    /// <summary>The MCP gateway's settings (the <c>mcp</c> key, docs/mcp.md); null when the resource is no MCP server here.</summary>
+    public McpServerTarget? Mcp { get; init; }
 }
 
 /// <summary>

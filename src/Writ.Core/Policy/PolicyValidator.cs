@@ -76,7 +76,8 @@ internal sealed partial class PolicyValidator(List<PolicyDiagnostic> diagnostics
             var gateway = env.SettingsNode is { } node
                 ? new GatewaySettingsReader(diagnostics).Read(res.Name.Value, env.Name.Value, res.Actions.Select(a => a.Value).ToHashSet(StringComparer.Ordinal), node)
                 : null;
-            envs.TryAdd(env.Name.Value, new ResourceEnvironmentDef(env.Name.Value, env.Settings) { Gateway = gateway });
+            var mcp = env.SettingsNode is { } mcpNode ? new McpSettingsReader(diagnostics).Read(res.Name.Value, env.Name.Value, res.Actions.Select(a => a.Value).ToHashSet(StringComparer.Ordinal), mcpNode) : null;
+            envs.TryAdd(env.Name.Value, new ResourceEnvironmentDef(env.Name.Value, env.Settings) { Gateway = gateway, Mcp = mcp });
         }
 
         if (res.Backup is { } backup)

@@ -318,7 +318,7 @@ internal static partial class GatewayEndpoints
     }
 
     [GeneratedRegex("(token|key|secret|pass|pwd|auth|sig|credential|session|code|jwt|bearer|cookie)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex SecretLooking();
+    internal static partial Regex SecretLooking();
 
     /// <summary>The query for the audit: values of parameters whose names look secret are replaced; at most 512 characters.</summary>
     private static string RedactQuery(IQueryCollection query)

@@ -11,6 +11,7 @@ using Writ.Server.Credentials;
 using Writ.Server.Gateway;
 using Writ.Server.Http;
 using Writ.Server.Keys;
+using Writ.Server.Mcp;
 using Writ.Server.OAuth;
 using Writ.Server.PolicyApi;
 using Writ.Server.Secrets;
@@ -86,6 +87,10 @@ public static class WritServer
         s.AddSingleton<SecretVault>();
         s.AddSingleton(new GatewayOptions());
         s.AddSingleton<UpstreamForwarder>();
+        s.AddSingleton(new McpOptions());
+        s.AddSingleton<McpDownstreamPool>();
+        s.AddSingleton<McpSessions>();
+        s.AddSingleton<McpGateway>();
         s.AddSingleton<AuditCheckpointer>();
         s.AddHostedService(sp => sp.GetRequiredService<AuditCheckpointer>());
         s.AddHostedService<TaskExpiryService>();
@@ -111,6 +116,7 @@ public static class WritServer
         app.MapUsers();
         app.MapApprovals();
         app.MapWebhooks();
+        app.MapMcp();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapFallback((HttpContext http) => Problems.Of(404, "request.not_found", $"no endpoint {http.Request.Method} {AgentEndpoints.Bounded(http.Request.Path.Value ?? "")}"));
 

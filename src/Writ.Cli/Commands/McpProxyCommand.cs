@@ -1,0 +1,235 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Writ.Client.Http;
+using Writ.Core.Policy;
+
+namespace Writ.Cli.Commands;
+
+/// <summary>
+/// <c>writ mcp-proxy RESOURCE [--scope RESOURCE:ACTION …]</c>: an MCP server over stdio for local MCP clients (editor
+/// and agent config files). It opens a task for the session, relays each JSON-RPC line to the Writ server's
+/// <c>/mcp/RESOURCE</c> with a fresh DPoP proof and the task's credential (refreshed before it expires), writes the
+/// answers (and streamed progress) back as lines, and completes the task — revoking every credential issued under it —
+/// when the client closes stdin or on SIGINT/SIGTERM. The client never sees a token; stdout carries only MCP messages.
+/// </summary>
+internal static class McpProxyCommand
+{
+    public static Command Create()
+    {
+        var resource = new Argument<string>("resource") { Description = "the MCP resource in policy, e.g. files" };
+        var scopes = new Option<string[]>("--scope") { Description = "resource:action, repeatable (default RESOURCE:read)" };
+        var purpose = new Option<string>("--task") { Description = "what the session is for (default: mcp-proxy RESOURCE)" };
+        var onBehalfOf = new Option<string>("--on-behalf-of") { Description = "the human this session acts for" };
+        var target = new Option<string>("--target") { Description = "what the credential may touch, e.g. customers/12345" };
+        var agent = new Option<string>("--agent") { Description = "enrolled agent id (default: WRIT_AGENT, or the only agent enrolled here)" };
+        var ttl = new Option<string>("--ttl") { Description = "how long the session's task may last, e.g. 8h (default 1h, at most 8h)" };
+        var command = new Command("mcp-proxy", "serve an MCP resource over stdio to a local MCP client, through the Writ MCP gateway; the task closes when the client disconnects")
+        {
+            resource, scopes, purpose, onBehalfOf, target, agent, ttl,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var name = parse.GetValue(resource)!;
+            if (!Writ.Core.Agents.AgentId.IsValidName(name)) throw new CliException($"'{name}' is not a resource name");
+            var scope = ScopeFor(name, parse.GetValue(scopes));
+            var client = AgentIdentity.Connect(parse.GetValue(agent));
+            var task = await client.StartTaskAsync(parse.GetValue(purpose) ?? "mcp-proxy " + name, onBehalfOf: parse.GetValue(onBehalfOf), ttl: AgentSideCommands.ParseTtl(parse.GetValue(ttl)), ct: ct);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            try
+            {
+                var t = parse.GetValue(target);
+                // Fail before serving anything if policy refuses the scope.
+                await client.GetCredentialAsync(scope, task.Id, t, ct: ct);
+                var handler = new DpopCredentialHandler(client, c => client.GetCredentialAsync(scope, task.Id, t, ct: c));
+                using var http = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(15) };
+                await new Relay(http, new Uri(client.Server, "mcp/" + name)).RunAsync(stop.Token);
+                return 0;
+            }
+            finally
+            {
+                try
+                {
+                    await client.CompleteTaskAsync(task.Id, CancellationToken.None);
+                }
+                catch (Exception e) when (e is HttpRequestException or WritApiException)
+                {
+                    Console.Error.WriteLine($"writ: could not complete task {task.Id} ({e.GetType().Name}); its credentials expire on their own");
+                }
+            }
+        });
+        return command;
+    }
+
+    private static string ScopeFor(string resource, string[]? scopes)
+    {
+        if (scopes is null || scopes.Length == 0) return resource + ":read";
+        var values = new List<string>();
+        foreach (var s in scopes)
+        {
+            var parsed = Scopes.Parse(s);
+            if (!parsed.IsSuccess) throw new CliException(parsed.Error!.Message);
+            foreach (var (r, action) in parsed.Value)
+            {
+                if (r != resource) throw new CliException($"--scope {s} is for {r}; this proxy serves {resource} only");
+                values.Add(r + ":" + action);
+            }
+        }
+        return string.Join(' ', values.Distinct());
+    }
+
+    /// <summary>stdin lines → POST /mcp/RESOURCE → stdout lines. Requests run concurrently (so progress and cancellation work).</summary>
+    private sealed class Relay(HttpClient http, Uri endpoint)
+    {
+        private readonly SemaphoreSlim _write = new(1, 1);
+        private readonly Stream _stdout = Console.OpenStandardOutput();
+        private string? _session;
+
+        public async Task RunAsync(CancellationToken ct)
+        {
+            // A blocked read of stdin does not always observe cancellation, so a signal is raced against the loop
+            // rather than waited for through it; the process exits after the task is completed either way.
+            var loop = ReadLoopAsync(ct);
+            await Task.WhenAny(loop, Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => { }, TaskScheduler.Default));
+            if (_session is not null)
+            {
+                try
+                {
+                    using var delete = new HttpRequestMessage(HttpMethod.Delete, endpoint);
+                    delete.Headers.Add("Mcp-Session-Id", _session);
+                    using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                    using var _ = await http.SendAsync(delete, cts.Token);
+                }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or WritApiException)
+                {
+                    // Best effort: completing the task revokes the credential anyway.
+                }
+            }
+        }
+
+        private async Task ReadLoopAsync(CancellationToken ct)
+        {
+            var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false));
+            var inFlight = new List<Task>();
+            try
+            {
+                while (await stdin.ReadLineAsync(ct) is { } line)
+                {
+                    if (line.Length == 0) continue;
+                    inFlight.RemoveAll(t => t.IsCompleted);
+                    var sending = ForwardAsync(line, ct);
+                    // Nothing else may go out before the session exists (MCP lifecycle: initialize comes first).
+                    if (line.Contains("\"initialize\"", StringComparison.Ordinal) && MethodOf(line) == "initialize") await sending;
+                    else inFlight.Add(sending);
+                }
+                // stdin closed: the client is gone. Let answers in flight finish, then end the session.
+                await Task.WhenAll(inFlight).WaitAsync(TimeSpan.FromSeconds(10), ct);
+            }
+            catch (Exception e) when (e is OperationCanceledException or TimeoutException)
+            {
+                // SIGINT/SIGTERM, or answers that did not finish: the caller completes the task.
+            }
+        }
+
+        private async Task ForwardAsync(string line, CancellationToken ct)
+        {
+            JsonNode? id = null;
+            try
+            {
+                id = (JsonNode.Parse(line) as JsonObject)?["id"]?.DeepClone();
+            }
+            catch (JsonException)
+            {
+                // Forwarded as is: the server answers a parse error.
+            }
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new StringContent(line, Encoding.UTF8, "application/json") };
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+                if (_session is not null) request.Headers.Add("Mcp-Session-Id", _session);
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
+                if (response.Headers.TryGetValues("Mcp-Session-Id", out var sid)) _session = sid.First();
+                if (response.StatusCode == HttpStatusCode.Accepted) return;
+                var type = response.Content.Headers.ContentType?.MediaType;
+                if (type == "text/event-stream")
+                {
+                    using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+                    while (await reader.ReadLineAsync(ct) is { } l)
+                    {
+                        if (l.StartsWith("data:", StringComparison.Ordinal)) await WriteAsync(l[5..].TrimStart(), ct);
+                    }
+                    return;
+                }
+                var body = await response.Content.ReadAsStringAsync(ct);
+                if (type == "application/json")
+                {
+                    await WriteAsync(body, ct);
+                    return;
+                }
+                // problem+json (401 after the task was revoked, 404 unknown resource…): a JSON-RPC error the client can show.
+                string? code = null, detail = null;
+                try
+                {
+                    var problem = JsonNode.Parse(body);
+                    code = (string?)problem?["code"];
+                    detail = (string?)problem?["detail"];
+                }
+                catch (JsonException)
+                {
+                }
+                if (id is not null) await WriteErrorAsync(id, code ?? "mcp.proxy_error", detail ?? $"the Writ server answered {(int)response.StatusCode}", ct);
+            }
+            catch (Exception e) when (e is HttpRequestException or WritApiException)
+            {
+                if (id is not null)
+                    await WriteErrorAsync(id, e is WritApiException api ? api.Code : "mcp.server_unreachable",
+                        e is WritApiException a ? a.Message : "the Writ server could not be reached", ct);
+            }
+        }
+
+        private Task WriteErrorAsync(JsonNode id, string code, string message, CancellationToken ct) =>
+            WriteAsync(new JsonObject
+            {
+                ["jsonrpc"] = "2.0",
+                ["id"] = id,
+                ["error"] = new JsonObject { ["code"] = -32002, ["message"] = message, ["data"] = new JsonObject { ["code"] = code } },
+            }.ToJsonString(), ct);
+
+        /// <summary>One message per line (MCP stdio transport): JSON text with a raw newline is re-serialized compactly.</summary>
+        private async Task WriteAsync(string json, CancellationToken ct)
+        {
+            if (json.Length == 0) return;
+            if (json.Contains('\n')) json = JsonNode.Parse(json)?.ToJsonString() ?? json;
+            var bytes = Encoding.UTF8.GetBytes(json + "\n");
+            await _write.WaitAsync(ct);
+            try
+            {
+                await _stdout.WriteAsync(bytes, ct);
+                await _stdout.FlushAsync(ct);
+            }
+            finally
+            {
+                _write.Release();
+            }
+        }
+
+        private static string? MethodOf(string line)
+        {
+            try
+            {
+                return (string?)(JsonNode.Parse(line) as JsonObject)?["method"];
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
+            {
+                return null;
+            }
+        }
+    }
+}

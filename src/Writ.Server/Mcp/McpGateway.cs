@@ -1,0 +1,572 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using ModelContextProtocol.Protocol;
+using Writ.Core.Audit;
+using Writ.Core.Common;
+using Writ.Core.Policy;
+using Writ.Core.Storage;
+using Writ.Core.Tokens;
+using Writ.Server.Auth;
+using Writ.Server.Hosting;
+using Writ.Server.Http;
+
+namespace Writ.Server.Mcp;
+
+/// <summary>
+/// The MCP gateway (DESIGN flow step 4 for MCP; invariants 1, 2, 3, 4, 7, 10). Each POST to <c>/mcp/{resource}</c> goes
+/// through one sequential pipeline: token and proof → the resource's MCP server in the token's environment → parse the
+/// JSON-RPC message → session → policy for the method (tool/resource/prompt rule, scope, argument constraints, paths
+/// normalised) → audit the decision → forward to the shared downstream with a timeout → scrub injected secrets → audit
+/// the outcome → answer. Methods outside the forwarded set are refused (default deny), including everything a downstream
+/// could use to reach back into the agent (sampling, roots, elicitation).
+/// </summary>
+internal sealed class McpGateway(
+    BoundTokenAuthenticator authenticator,
+    PolicyHolder policies,
+    McpDownstreamPool downstreams,
+    McpSessions sessions,
+    McpOptions options,
+    IWritStore store,
+    AuditLog audit,
+    ServerContext server,
+    TimeProvider clock)
+{
+    public static readonly string[] ProtocolVersions = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+
+    /// <summary>JSON-RPC error codes (JSON-RPC 2.0 §5.1; -32000..-32099 are server-defined). <c>data.code</c> carries Writ's stable code.</summary>
+    private const int ParseError = -32700, InvalidRequest = -32600, MethodNotFound = -32601, InvalidParams = -32602;
+    private const int DownstreamTimeout = -32001, DownstreamUnavailable = -32002, Forbidden = -32003;
+
+    private const string SessionHeader = "Mcp-Session-Id";
+
+    /// <summary>The facts of one call, filled in as the checks pass, for its audit records.</summary>
+    private sealed class Call(string resource)
+    {
+        public string Resource { get; } = resource;
+        public AccessTokenClaims? Claims { get; set; }
+        public string ActorKind { get; set; } = ActorKinds.Unknown;
+        public int? PolicyVersion { get; set; }
+        public string? Method { get; set; }
+        public string? Name { get; set; }
+        public string? Action { get; set; }
+        public string? Arguments { get; set; }
+        public string? Session { get; set; }
+        public long Started { get; init; }
+
+        /// <summary>True once the allow decision has its own record (calls that may change state); the outcome then goes in <c>mcp.result</c>.</summary>
+        public bool DecisionRecorded { get; set; }
+    }
+
+    public async Task PostAsync(HttpContext http, string resource)
+    {
+        var ct = http.RequestAborted;
+        var call = new Call(resource) { Started = clock.GetTimestamp() };
+
+        // DNS rebinding (MCP transport spec, security warning): a browser page must not reach this endpoint as itself.
+        if (http.Request.Headers.Origin is [{ } origin] && !string.Equals(origin.TrimEnd('/'), OriginOf(server.Issuer), StringComparison.OrdinalIgnoreCase))
+        {
+            await DenyAsync(call, "mcp.bad_origin", ct);
+            await Problems.WriteAsync(http, 403, "mcp.bad_origin", "requests from a browser origin other than the Writ server's are refused");
+            return;
+        }
+
+        // 1. Token and proof: signature, expiry, audience = this resource, revocation, task open, agent active, DPoP
+        //    bound to cnf.jkt with htm/htu/ath, replay (RFC 9449 §7). Unauthenticated: 401 pointing at our metadata.
+        var claims = await authenticator.AuthenticateAsync(http, resource);
+        if (!claims.IsSuccess)
+        {
+            var e = claims.Error!;
+            await DenyAsync(call, e.Code, ct);
+            var error = e.Code == "auth.missing" ? "" : "error=\"invalid_token\", ";
+            http.Response.Headers.WWWAuthenticate = $"DPoP {error}algs=\"ES256\", resource_metadata=\"{McpEndpoints.MetadataUrl(server, resource)}\"";
+            await Problems.WriteAsync(http, 401, e.Code, e.Message);
+            return;
+        }
+        var c = claims.Value;
+        call.Claims = c;
+
+        // 2. The resource's MCP server in the token's environment: a staging token only reaches the staging server (invariant 2).
+        var policy = policies.Current;
+        call.PolicyVersion = policy?.Version;
+        if (policy is null || !policy.Model.Resources.TryGetValue(resource, out var res) || !res.Environments.TryGetValue(c.Environment, out var env) || env.Mcp is not { } target)
+        {
+            await DenyAsync(call, "mcp.unknown_resource", ct);
+            await Problems.WriteAsync(http, 404, "mcp.unknown_resource", $"{resource} is not an MCP server in {c.Environment}, the environment of this credential");
+            return;
+        }
+
+        // 3. One JSON-RPC message (batches were removed from MCP in 2025-06-18).
+        var parsed = await ReadMessageAsync(http.Request);
+        if (parsed.Error is { } bad)
+        {
+            await DenyAsync(call, bad.Code, ct);
+            await WriteErrorAsync(http, 400, null, bad.RpcCode, bad.Code, bad.Message);
+            return;
+        }
+        var message = parsed.Message!;
+        var method = message["method"]?.GetValueKind() == JsonValueKind.String ? (string)message["method"]! : null;
+        var id = message["id"];
+        call.Method = method;
+
+        // 4. The session: opened by initialize, then required, and only ever valid for the agent and task that opened it.
+        McpSession? session = null;
+        if (method != "initialize")
+        {
+            string? sid = http.Request.Headers[SessionHeader];
+            if (sid is null)
+            {
+                await DenyAsync(call, "mcp.session_required", ct);
+                await WriteErrorAsync(http, 400, id, InvalidRequest, "mcp.session_required", "send initialize first, then the Mcp-Session-Id it returned on every request");
+                return;
+            }
+            session = sessions.Find(sid, resource, c.Environment, c.Subject, c.TaskId);
+            if (session is null)
+            {
+                await DenyAsync(call, "mcp.unknown_session", ct);
+                await WriteErrorAsync(http, 404, id, InvalidRequest, "mcp.unknown_session", "this session does not exist (or belongs to another task): initialize a new one");
+                return;
+            }
+            call.Session = session.Id;
+            call.ActorKind = session.ActorKind;
+        }
+        else
+        {
+            call.ActorKind = (await store.Agents.GetAsync(c.Subject, ct))?.Kind ?? ActorKinds.Unknown;
+        }
+
+        // Responses and notifications from the client need no answer (202). Cancellation is passed on by the downstream
+        // client itself when the agent's request is aborted.
+        if (method is null || id is null)
+        {
+            http.Response.StatusCode = 202;
+            return;
+        }
+        if (id.GetValueKind() is not (JsonValueKind.String or JsonValueKind.Number))
+        {
+            await DenyAsync(call, "mcp.invalid_request", ct);
+            await WriteErrorAsync(http, 400, null, InvalidRequest, "mcp.invalid_request", "a request id must be a string or a number");
+            return;
+        }
+        var parameters = message["params"];
+        if (parameters is not null and not JsonObject)
+        {
+            await DenyAsync(call, "mcp.invalid_params", ct);
+            await WriteErrorAsync(http, 200, id, InvalidParams, "mcp.invalid_params", "params must be a JSON object");
+            return;
+        }
+        await DispatchAsync(http, call, target, policy, session, method, id, (JsonObject?)parameters);
+    }
+
+    private async Task DispatchAsync(HttpContext http, Call call, McpServerTarget target, CompiledPolicy policy, McpSession? session, string method, JsonNode id, JsonObject? parameters)
+    {
+        var ct = http.RequestAborted;
+        var c = call.Claims!;
+        switch (method)
+        {
+            case "ping":
+                await AllowAsync(call, ct);
+                await WriteResultAsync(http, id, new JsonObject(), null);
+                return;
+
+            case "initialize":
+            {
+                var lease = await LeaseAsync(http, call, target, id);
+                if (lease is null) return;
+                var requested = parameters?["protocolVersion"]?.GetValueKind() == JsonValueKind.String ? (string)parameters["protocolVersion"]! : null;
+                var version = requested is not null && ProtocolVersions.Contains(requested) ? requested : McpDownstreamClient.ProtocolVersion;
+                var opened = sessions.Open(call.Resource, c.Environment, c.Subject, c.TaskId, version, call.ActorKind);
+                call.Session = opened.Id;
+                await AllowAsync(call, ct);
+                http.Response.Headers[SessionHeader] = opened.Id;
+                await WriteResultAsync(http, id, InitializeResult(call.Resource, target, lease.Client.Initialize, version), lease.Scrub);
+                return;
+            }
+
+            case "tools/list":
+            case "resources/list":
+            case "resources/templates/list":
+            case "prompts/list":
+                await ListAsync(http, call, target, method, id, parameters);
+                return;
+
+            case "tools/call":
+            {
+                var name = StringParam(parameters, "name");
+                call.Name = name;
+                var verdict = McpGuard.CheckTool(target, call.Resource, c, policy, name, parameters?["arguments"]);
+                call.Arguments = McpRedaction.ForAudit(parameters?["arguments"], []);
+                call.Action = verdict.Action;
+                if (!verdict.Allowed)
+                {
+                    // A tool refusal is a tool result with isError (MCP tools spec): the model reads why and can explain it.
+                    await DenyAsync(call, verdict.Code!, ct);
+                    await WriteResultAsync(http, id, ToolError(verdict.Code!, verdict.Message), null);
+                    return;
+                }
+                var forwarded = (JsonObject)parameters!.DeepClone();
+                if (verdict.Arguments is not null) forwarded["arguments"] = verdict.Arguments;
+                await ForwardAsync(http, call, target, method, id, forwarded);
+                return;
+            }
+
+            case "resources/read":
+            case "prompts/get":
+            {
+                var key = method == "resources/read" ? "uri" : "name";
+                var name = StringParam(parameters, key);
+                call.Name = name;
+                if (method == "prompts/get") call.Arguments = McpRedaction.ForAudit(parameters?["arguments"], []);
+                var verdict = method == "resources/read"
+                    ? McpGuard.CheckResource(target, call.Resource, c, policy, name)
+                    : McpGuard.CheckPrompt(target, call.Resource, c, policy, name);
+                call.Action = verdict.Action;
+                if (!verdict.Allowed)
+                {
+                    await DenyAsync(call, verdict.Code!, ct);
+                    await WriteErrorAsync(http, 200, id, Forbidden, verdict.Code!, verdict.Message);
+                    return;
+                }
+                await ForwardAsync(http, call, target, method, id, (JsonObject)parameters!.DeepClone());
+                return;
+            }
+
+            default:
+                // Default deny: subscriptions, completion, logging level and anything newer are not forwarded.
+                call.Name = method.Length > 64 ? method[..64] : method;
+                await DenyAsync(call, "mcp.method_not_allowed", ct);
+                await WriteErrorAsync(http, 200, id, MethodNotFound, "mcp.method_not_allowed", $"the Writ gateway does not forward '{McpGuard.Shown(call.Name)}'");
+                return;
+        }
+    }
+
+    private async Task ListAsync(HttpContext http, Call call, McpServerTarget target, string method, JsonNode id, JsonObject? parameters)
+    {
+        var ct = http.RequestAborted;
+        var lease = await LeaseAsync(http, call, target, id);
+        if (lease is null) return;
+        var forwarded = new JsonObject();
+        if (parameters?["cursor"] is { } cursor) forwarded["cursor"] = cursor.DeepClone();
+        var answer = await SendAsync(http, call, lease, target, method, id, forwarded, null);
+        if (answer is null) return;
+        if (answer is JsonRpcResponse { Result: JsonObject result })
+        {
+            var (listKey, nameKey, rules) = method switch
+            {
+                "tools/list" => ("tools", "name", target.Tools),
+                "resources/list" => ("resources", "uri", target.Resources),
+                "resources/templates/list" => ("resourceTemplates", "uriTemplate", target.Resources),
+                _ => ("prompts", "name", target.Prompts),
+            };
+            // Only what this credential could use is shown: a tool the model never sees is a tool it never tries.
+            if (result[listKey] is JsonArray items)
+            {
+                var kept = new JsonArray();
+                foreach (var item in items.ToArray())
+                {
+                    var name = item?[nameKey]?.GetValueKind() == JsonValueKind.String ? (string)item[nameKey]! : null;
+                    if (McpGuard.Listable(rules, call.Resource, call.Claims!, name))
+                    {
+                        items.Remove(item);
+                        kept.Add(item);
+                    }
+                }
+                result[listKey] = kept;
+            }
+            await AllowAsync(call, ct);
+            await WriteResultAsync(http, id, result, lease.Scrub);
+            return;
+        }
+        await AllowAsync(call, ct, error: "mcp.downstream_error");
+        await WriteMessageAsync(http, 200, Relay(answer, id), lease.Scrub);
+    }
+
+    private async Task ForwardAsync(HttpContext http, Call call, McpServerTarget target, string method, JsonNode id, JsonObject forwarded)
+    {
+        var ct = http.RequestAborted;
+        var lease = await LeaseAsync(http, call, target, id);
+        if (lease is null) return;
+
+        // A call that may change state (any action but read) has its decision durable before anything reaches the
+        // downstream (invariant 7). A read changes nothing downstream and its answer is held until one record with
+        // decision and outcome is durable: fail closed as well, at one durable commit per call instead of two.
+        if (call.Action != PolicyActions.Read)
+        {
+            await AllowAsync(call, ct);
+            call.DecisionRecorded = true;
+        }
+
+        // Progress (MCP basic/utilities/progress): when the agent asked for it and reads SSE, the downstream's progress
+        // notifications are streamed back under the agent's own token; otherwise the token is not passed on.
+        var agentToken = forwarded["_meta"]?["progressToken"]?.DeepClone();
+        if (forwarded["_meta"] is JsonObject meta) meta.Remove("progressToken");
+        SseWriter? sse = null;
+        if (agentToken is not null && AcceptsSse(http.Request)) sse = new SseWriter(http, lease.Scrub);
+
+        var answer = await SendAsync(http, call, lease, target, method, id, forwarded, sse is null ? null : p =>
+        {
+            var copy = (JsonObject)p!.DeepClone();
+            copy["progressToken"] = agentToken!.DeepClone();
+            return sse.WriteAsync(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "notifications/progress", ["params"] = copy });
+        }, sse);
+        if (answer is null) return;
+
+        var reply = Relay(answer, id);
+        var text = McpRedaction.Scrub(reply.ToJsonString(), lease.Scrub);
+        var isError = answer is JsonRpcError || (answer is JsonRpcResponse { Result: JsonObject r } && r["isError"]?.GetValueKind() == JsonValueKind.True);
+        await OutcomeAsync(call, isError ? "mcp.result_error" : null, McpRedaction.Utf8Length(text), ct);
+        if (sse is not null) await sse.WriteRawAsync(text);
+        else await WriteTextAsync(http, 200, text);
+    }
+
+    /// <summary>The downstream, connected; on failure the agent gets a JSON-RPC error and the failure is audited.</summary>
+    private async Task<McpDownstreamLease?> LeaseAsync(HttpContext http, Call call, McpServerTarget target, JsonNode id)
+    {
+        try
+        {
+            return await downstreams.GetAsync(call.Resource, call.Claims!.Environment, target, http.RequestAborted);
+        }
+        catch (McpDownstreamUnavailableException e)
+        {
+            // The message names a missing secret or that the server did not start; never the exception chain.
+            await DenyAsync(call, "mcp.downstream_unavailable", http.RequestAborted);
+            await WriteErrorAsync(http, 200, id, DownstreamUnavailable, "mcp.downstream_unavailable", $"{call.Resource}: {e.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>Sends to the downstream within the resource's timeout; a timeout or a dead downstream is audited and answered.</summary>
+    private async Task<JsonRpcMessage?> SendAsync(HttpContext http, Call call, McpDownstreamLease lease, McpServerTarget target, string method, JsonNode id,
+        JsonObject forwarded, Func<JsonNode?, ValueTask>? onProgress, SseWriter? sse = null)
+    {
+        var ct = http.RequestAborted;
+        try
+        {
+            return await lease.Client.RequestAsync(method, forwarded, onProgress, target.Timeout, ct);
+        }
+        catch (McpDownstreamTimeoutException)
+        {
+            await OutcomeAsync(call, "mcp.downstream_timeout", 0, ct);
+            var error = ErrorMessage(id, DownstreamTimeout, "mcp.downstream_timeout", $"{call.Resource} did not answer within {target.Timeout.TotalSeconds:0} s; the call was cancelled");
+            if (sse is not null) await sse.WriteAsync(error);
+            else await WriteMessageAsync(http, 200, error, null);
+            return null;
+        }
+        catch (McpDownstreamUnavailableException)
+        {
+            await OutcomeAsync(call, "mcp.downstream_unavailable", 0, ct);
+            var error = ErrorMessage(id, DownstreamUnavailable, "mcp.downstream_unavailable", $"{call.Resource} closed the connection; the next call starts it again");
+            if (sse is not null) await sse.WriteAsync(error);
+            else await WriteMessageAsync(http, 200, error, null);
+            return null;
+        }
+    }
+
+    public async Task DeleteAsync(HttpContext http, string resource)
+    {
+        var claims = await authenticator.AuthenticateAsync(http, resource);
+        if (!claims.IsSuccess)
+        {
+            http.Response.Headers.WWWAuthenticate = $"DPoP error=\"invalid_token\", algs=\"ES256\", resource_metadata=\"{McpEndpoints.MetadataUrl(server, resource)}\"";
+            await Problems.WriteAsync(http, 401, claims.Error!.Code, claims.Error.Message);
+            return;
+        }
+        var c = claims.Value;
+        var session = http.Request.Headers[SessionHeader].ToString() is { Length: > 0 } sid ? sessions.Find(sid, resource, c.Environment, c.Subject, c.TaskId) : null;
+        if (session is null)
+        {
+            await Problems.WriteAsync(http, 404, "mcp.unknown_session", "no such session");
+            return;
+        }
+        sessions.Close(session);
+        http.Response.StatusCode = 204;
+    }
+
+    // ---- messages ----
+
+    private sealed record ParseFailure(int RpcCode, string Code, string Message);
+
+    private async Task<(JsonObject? Message, ParseFailure? Error)> ReadMessageAsync(HttpRequest request)
+    {
+        if (request.ContentType is null || !request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            return (null, new ParseFailure(InvalidRequest, "mcp.unsupported_media_type", "send the JSON-RPC message as application/json"));
+        if (request.ContentLength > options.MaxRequestBytes)
+            return (null, new ParseFailure(InvalidRequest, "mcp.too_large", $"a message is at most {options.MaxRequestBytes} bytes"));
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > options.MaxRequestBytes)
+                return (null, new ParseFailure(InvalidRequest, "mcp.too_large", $"a message is at most {options.MaxRequestBytes} bytes"));
+            buffer.Write(chunk, 0, read);
+        }
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length).Span, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException e)
+        {
+            // The position helps the caller; the message never echoes the content.
+            return (null, new ParseFailure(ParseError, "mcp.parse_error", $"the body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})"));
+        }
+        return node switch
+        {
+            JsonArray => (null, new ParseFailure(InvalidRequest, "mcp.batch_unsupported", "send one JSON-RPC message per request (MCP 2025-06-18 has no batches)")),
+            JsonObject o when o["jsonrpc"]?.GetValueKind() == JsonValueKind.String && (string)o["jsonrpc"]! == "2.0"
+                && (o["method"] is null || o["method"]!.GetValueKind() == JsonValueKind.String) => (o, null),
+            _ => (null, new ParseFailure(InvalidRequest, "mcp.invalid_request", "the body must be a JSON-RPC 2.0 object with \"jsonrpc\": \"2.0\" and a string \"method\"")),
+        };
+    }
+
+    private static string? StringParam(JsonObject? parameters, string key) =>
+        parameters?[key]?.GetValueKind() == JsonValueKind.String ? (string)parameters[key]! : null;
+
+    private static JsonObject InitializeResult(string resource, McpServerTarget target, JsonObject downstream, string version)
+    {
+        var theirs = downstream["capabilities"] as JsonObject;
+        var capabilities = new JsonObject();
+        // Only what Writ forwards, without list-changed or subscribe (both need a server-initiated stream).
+        if (theirs?["tools"] is not null && target.Tools.Rules.Count > 0) capabilities["tools"] = new JsonObject();
+        if (theirs?["resources"] is not null && target.Resources.Rules.Count > 0) capabilities["resources"] = new JsonObject();
+        if (theirs?["prompts"] is not null && target.Prompts.Rules.Count > 0) capabilities["prompts"] = new JsonObject();
+        var result = new JsonObject
+        {
+            ["protocolVersion"] = version,
+            ["capabilities"] = capabilities,
+            ["serverInfo"] = new JsonObject
+            {
+                ["name"] = "writ/" + resource,
+                ["version"] = downstream["serverInfo"]?["version"]?.DeepClone() ?? "1",
+            },
+        };
+        if (downstream["instructions"] is { } instructions) result["instructions"] = instructions.DeepClone();
+        return result;
+    }
+
+    private static JsonObject ToolError(string code, string message) => new()
+    {
+        ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = $"Refused by Writ ({code}): {message}" }),
+        ["isError"] = true,
+    };
+
+    /// <summary>The downstream's answer under the agent's request id.</summary>
+    private static JsonObject Relay(JsonRpcMessage answer, JsonNode id) => answer switch
+    {
+        JsonRpcResponse r => new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id.DeepClone(), ["result"] = r.Result?.DeepClone() ?? new JsonObject() },
+        JsonRpcError e => new JsonObject
+        {
+            ["jsonrpc"] = "2.0",
+            ["id"] = id.DeepClone(),
+            ["error"] = new JsonObject { ["code"] = e.Error.Code, ["message"] = e.Error.Message, ["data"] = e.Error.Data is null ? null : JsonSerializer.SerializeToNode(e.Error.Data) },
+        },
+        _ => ErrorMessage(id, DownstreamUnavailable, "mcp.downstream_error", "the downstream answered with something that is not a response"),
+    };
+
+    private static JsonObject ErrorMessage(JsonNode? id, int rpcCode, string code, string message) => new()
+    {
+        ["jsonrpc"] = "2.0",
+        ["id"] = id?.DeepClone(),
+        ["error"] = new JsonObject { ["code"] = rpcCode, ["message"] = message, ["data"] = new JsonObject { ["code"] = code } },
+    };
+
+    private static Task WriteErrorAsync(HttpContext http, int status, JsonNode? id, int rpcCode, string code, string message) =>
+        WriteMessageAsync(http, status, ErrorMessage(id, rpcCode, code, message), null);
+
+    private static Task WriteResultAsync(HttpContext http, JsonNode id, JsonObject result, IReadOnlyList<string>? scrub) =>
+        WriteMessageAsync(http, 200, new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id.DeepClone(), ["result"] = result }, scrub);
+
+    private static Task WriteMessageAsync(HttpContext http, int status, JsonObject message, IReadOnlyList<string>? scrub)
+    {
+        var text = message.ToJsonString();
+        return WriteTextAsync(http, status, scrub is null ? text : McpRedaction.Scrub(text, scrub));
+    }
+
+    private static async Task WriteTextAsync(HttpContext http, int status, string json)
+    {
+        if (http.Response.HasStarted) return;
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        var bytes = Encoding.UTF8.GetBytes(json);
+        http.Response.ContentLength = bytes.Length;
+        await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
+    }
+
+    private static bool AcceptsSse(HttpRequest request) =>
+        request.Headers.Accept.Any(a => a is not null && a.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase));
+
+    private static string OriginOf(string issuer) => new Uri(issuer).GetLeftPart(UriPartial.Authority);
+
+    /// <summary>One SSE response (MCP Streamable HTTP): progress notifications, then the answer; every event scrubbed.</summary>
+    private sealed class SseWriter(HttpContext http, IReadOnlyList<string> scrub)
+    {
+        private readonly SemaphoreSlim _lock = new(1, 1);
+
+        public ValueTask WriteAsync(JsonObject message) => new(WriteRawAsync(message.ToJsonString()));
+
+        public async Task WriteRawAsync(string json)
+        {
+            await _lock.WaitAsync(http.RequestAborted);
+            try
+            {
+                if (!http.Response.HasStarted)
+                {
+                    http.Response.StatusCode = 200;
+                    http.Response.ContentType = "text/event-stream";
+                    http.Response.Headers.CacheControl = "no-cache";
+                }
+                var bytes = Encoding.UTF8.GetBytes("event: message\ndata: " + McpRedaction.Scrub(json, scrub) + "\n\n");
+                await http.Response.Body.WriteAsync(bytes, http.RequestAborted);
+                await http.Response.Body.FlushAsync(http.RequestAborted);
+            }
+            finally
+            {
+                _lock.Release();
+            }
+        }
+    }
+
+    // ---- audit ----
+
+    private Task DenyAsync(Call call, string reason, CancellationToken ct) => RecordAsync(call, Decisions.Deny, reason, null, ct, outcome: false);
+
+    /// <summary>What the downstream answered: <c>mcp.result</c> after a recorded decision, else the one <c>mcp.call</c> record with decision and outcome.</summary>
+    private Task OutcomeAsync(Call call, string? reason, long bytes, CancellationToken ct) => call.DecisionRecorded
+        ? RecordAsync(call, Decisions.Info, reason, bytes, ct, outcome: true)
+        : RecordAsync(call, Decisions.Allow, reason, bytes, ct, outcome: false);
+
+    /// <summary>The allow decision; for calls answered without a separate outcome record (lists, initialize) it is written once they are answered.</summary>
+    private Task AllowAsync(Call call, CancellationToken ct, string? error = null) => RecordAsync(call, Decisions.Allow, error, null, ct, outcome: false);
+
+    /// <summary>
+    /// <c>mcp.call</c> records the decision (before anything that may change state is forwarded; for reads, together with
+    /// the outcome); <c>mcp.result</c> what the downstream answered to a state-changing call (size, error, timeout), before
+    /// the answer leaves. Both fail closed (invariant 7): if the audit cannot be written,
+    /// the middleware answers 503 and nothing is forwarded or returned.
+    /// </summary>
+    private Task RecordAsync(Call call, string decision, string? reason, long? bytes, CancellationToken ct, bool outcome)
+    {
+        var c = call.Claims;
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            if (call.Method is not null) w.WriteString("method", call.Method.Length > 64 ? call.Method[..64] : call.Method);
+            if (call.Name is not null) w.WriteString("name", call.Name.Length > 256 ? call.Name[..256] : call.Name);
+            if (call.Arguments is not null)
+            {
+                w.WritePropertyName("arguments");
+                w.WriteRawValue(call.Arguments);
+            }
+            if (call.Session is not null) w.WriteString("session", call.Session[..8]);
+            if (bytes is { } b) w.WriteNumber("result_bytes", b);
+            w.WriteEndObject();
+        }
+        var scope = call.Action is null ? null : call.Resource + ":" + call.Action;
+        return audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), call.ActorKind, c?.Subject ?? "unknown", c?.OnBehalfOf, c?.TaskId,
+            outcome ? "mcp.result" : "mcp.call", call.Resource, c?.Environment, scope, c?.Target, decision, reason, call.PolicyVersion,
+            (long)clock.GetElapsedTime(call.Started).TotalMicroseconds, Encoding.UTF8.GetString(buffer.ToArray())), null, ct);
+    }
+}
