@@ -53,7 +53,9 @@ alice approvals show "$ID"
 
 say "alice (on call; not the agent's owner, who may not approve it) approves a short window"
 WINDOW="${WINDOW:-20s}"   # 10m in real life; short here so the script does not wait ten minutes
-alice approvals approve "$ID" --reason "confirmed with dana: recreate from the seed, nothing else on it" --window "$WINDOW"
+echo "\$ writ approvals approve $ID --reason \"confirmed with dana: recreate from the seed, nothing else on it\" --window $WINDOW"
+echo "correct horse battery staple" | "${ALICE[@]}" dotnet "$WORK/bin/writ.dll" approvals approve "$ID" \
+  --reason "confirmed with dana: recreate from the seed, nothing else on it" --window "$WINDOW"   # asks alice's password again
 
 say "The agent redeems the elevation: a delete credential for that one volume, dying with the window"
 (unset WRIT_TOKEN; writ token --task "$TASK" --scope volumes:delete --target vol-staging-db --approval "$ID" | cut -c1-40)

@@ -118,7 +118,9 @@ public sealed partial class ElevationStoryTests : IAsyncLifetime
         var pending = await Writ.RunAsync(_alice, null, "approvals", "list");
         Assert.Contains(id, pending.Stdout);
         Assert.Contains("vol-7 is orphaned", pending.Stdout);
-        var approve = await Writ.RunAsync(_alice, null, "approvals", "approve", id, "--reason", "confirmed with dana: orphaned after OPS-77", "--window", "15s");
+        var unconfirmed = await Writ.RunAsync(_alice, "\n", "approvals", "approve", id, "--reason", "no password given");
+        Assert.Equal(2, unconfirmed.ExitCode); // the saved session alone cannot decide
+        var approve = await Writ.RunAsync(_alice, Password + "\n", "approvals", "approve", id, "--reason", "confirmed with dana: orphaned after OPS-77", "--window", "15s");
         Assert.True(approve.ExitCode == 0, approve.Stderr);
 
         var issued = await Writ.RunAsync(_agentMachine, null, [.. ask, "--approval", id]);

@@ -128,7 +128,7 @@ public sealed class WritFixture : IAsyncDisposable
     public async Task<WritAdminClient> LoginAsync(string name, string password = TestPassword)
     {
         var session = await WritAdminClient.LoginAsync(Http(), new Uri(Issuer + "/"), name, password);
-        return new WritAdminClient(Http(), new Uri(Issuer + "/"), session.Token);
+        return new WritAdminClient(Http(), new Uri(Issuer + "/"), session.Token) { StepUpPassword = password };
     }
 
     /// <summary>Enrolls a fresh key for <paramref name="agentId"/> through the real API and returns a connected agent client.</summary>

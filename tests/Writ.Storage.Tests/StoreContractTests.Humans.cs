@@ -29,18 +29,29 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
-    public async Task Users_FailedLogins_LockAtTheThreshold_AndASessionResetsTheCount()
+    public async Task Users_LoginAttempts_AreClaimedBeforeTheCheck_LockAtTheThreshold_AndACorrectPasswordClears()
     {
         await Store.Users.AddAsync(NewUser("bob", HumanRoles.Approver), Ct);
-        for (var i = 0; i < 2; i++) await Store.Users.RecordFailedLoginAsync("bob", T0, 3, TimeSpan.FromMinutes(15), Ct);
+        for (var i = 0; i < 2; i++) Assert.True((await Store.Users.ClaimLoginAttemptAsync("bob", T0, 3, TimeSpan.FromMinutes(15), Ct))!.Claimed);
         Assert.Equal(2, (await Store.Users.GetAsync("bob", Ct))!.FailedLogins);
-        var locked = (await Store.Users.RecordFailedLoginAsync("bob", T0, 3, TimeSpan.FromMinutes(15), Ct))!;
-        Assert.Equal(T0.AddMinutes(15), locked.LockedUntil);
-        Assert.Null(await Store.Users.RecordFailedLoginAsync("nobody", T0, 3, TimeSpan.FromMinutes(15), Ct));
+        var third = (await Store.Users.ClaimLoginAttemptAsync("bob", T0, 3, TimeSpan.FromMinutes(15), Ct))!;
+        Assert.True(third.Claimed); // the attempt that reaches the limit is still checked …
+        Assert.Equal(T0.AddMinutes(15), third.User.LockedUntil);
+        Assert.False((await Store.Users.ClaimLoginAttemptAsync("bob", T0.AddMinutes(1), 3, TimeSpan.FromMinutes(15), Ct))!.Claimed); // … later ones are not
+        Assert.True((await Store.Users.ClaimLoginAttemptAsync("bob", T0.AddMinutes(15), 3, TimeSpan.FromMinutes(15), Ct))!.Claimed); // the lock ends
+        Assert.Null(await Store.Users.ClaimLoginAttemptAsync("nobody", T0, 3, TimeSpan.FromMinutes(15), Ct));
 
-        await Store.Users.RecordFailedLoginAsync("bob", T0, 3, TimeSpan.FromMinutes(15), Ct);
-        await Store.Users.AddSessionAsync(new UserSession("hash-1", "bob", T0, T0.AddHours(8), null), Ct);
-        Assert.Equal(0, (await Store.Users.GetAsync("bob", Ct))!.FailedLogins);
+        await Store.Users.ClearLoginFailuresAsync("bob", Ct);
+        var cleared = (await Store.Users.GetAsync("bob", Ct))!;
+        Assert.Equal((0, (DateTimeOffset?)null), (cleared.FailedLogins, cleared.LockedUntil));
+    }
+
+    [Fact]
+    public async Task Users_ParallelClaims_NeverExceedTheThreshold()
+    {
+        await Store.Users.AddAsync(NewUser("eve", HumanRoles.Approver), Ct);
+        var claims = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => Store.Users.ClaimLoginAttemptAsync("eve", T0, 5, TimeSpan.FromMinutes(15), Ct)));
+        Assert.Equal(5, claims.Count(c => c!.Claimed));
     }
 
     [Fact]

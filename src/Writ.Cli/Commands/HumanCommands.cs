@@ -106,7 +106,7 @@ internal static class HumanCommands
             var approvals = await CliContext.AdminClient().ListApprovalsAsync(wanted == "all" ? null : wanted, ct);
             Output.Write(fmt, approvals, ("id", a => a.Id), ("kind", a => a.Kind), ("status", a => a.Status), ("agent", a => a.AgentId),
                 ("scope", a => a.Scope), ("target", a => a.Target), ("approvals", a => $"{a.Approvals}/{a.Required}"),
-                ("requested", a => a.RequestedAt), ("justification", a => a.Justification));
+                ("requested", a => a.RequestedAt), ("justification", a => OneLine(a.Justification)));
             return 0;
         });
 
@@ -135,6 +135,9 @@ internal static class HumanCommands
         command.SetAction(async (parse, ct) =>
         {
             var client = CliContext.AdminClient();
+            // Deciding needs the password again: a saved session alone (readable by anything running as you) cannot decide.
+            client.StepUpPassword = await ConsoleInput.ReadSecretLineAsync("your password, to confirm it is you: ", ct);
+            if (client.StepUpPassword.Length == 0) throw new CliException("deciding an approval needs your password (stdin, or typed when asked)");
             var result = approve
                 ? await client.ApproveAsync(parse.GetValue(id)!, parse.GetValue(reason)!, parse.GetValue(window), ct)
                 : await client.DenyAsync(parse.GetValue(id)!, parse.GetValue(reason)!, ct);
@@ -155,11 +158,14 @@ internal static class HumanCommands
         Console.WriteLine($"{a.Id}  {a.Kind}  {a.Status}");
         Console.WriteLine($"  agent          {a.AgentId} (owner {a.AgentOwner}{(a.OnBehalfOf is null ? "" : ", acting for " + a.OnBehalfOf)})");
         Console.WriteLine($"  asks           {a.Scope}{(a.Target is null ? "" : " on " + a.Target)} in {a.Environment}, task {a.TaskId}");
-        Console.WriteLine($"  justification  {a.Justification}");
+        Console.WriteLine($"  justification  {OneLine(a.Justification)}");
         Console.WriteLine($"  needs          {a.Required} approval(s) from {(a.Approvers.Count == 0 ? "any approver" : string.Join(", ", a.Approvers))}" +
                           (a.Kind == "elevation" ? $"; window up to {a.MaxWindowSeconds / 60} min" : ""));
         Console.WriteLine($"  requested      {Output.Text(a.RequestedAt)}, expires {Output.Text(a.ExpiresAt)}");
         if (a.WindowEndsAt is { } end) Console.WriteLine($"  window ends    {Output.Text(end)}");
-        foreach (var v in a.Votes) Console.WriteLine($"  {v.Decision,-14} {v.User} at {Output.Text(v.At)}: {v.Reason}");
+        foreach (var v in a.Votes) Console.WriteLine($"  {v.Decision,-14} {v.User} at {Output.Text(v.At)}: {OneLine(v.Reason)}");
     }
+
+    /// <summary>Text an agent wrote, on one line: its line breaks cannot forge extra lines of this display.</summary>
+    private static string OneLine(string text) => string.Join(" ⏎ ", text.Split('\n')).Replace('\t', ' ').Replace('\r', ' ');
 }

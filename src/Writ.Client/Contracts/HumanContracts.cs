@@ -46,8 +46,14 @@ public sealed record ApprovalInfo(
     DateTimeOffset? UsedAt,
     IReadOnlyList<ApprovalVoteInfo> Votes);
 
-/// <summary><see cref="Window"/> (elevations only) is a duration like 10m; at most the rule's max_window.</summary>
-public sealed record DecideApprovalRequest(string? Reason, string? Window = null);
+/// <summary>
+/// <see cref="Window"/> (elevations only) is a duration like 10m; at most the rule's max_window. <see cref="Password"/> is the
+/// decider's own password again: a session token alone (which an agent on the same machine could read) cannot decide.
+/// </summary>
+public sealed record DecideApprovalRequest(string? Reason, string? Window = null, string? Password = null)
+{
+    public override string ToString() => $"DecideApprovalRequest {{ Reason = {Reason}, Window = {Window}, Password = *** }}";
+}
 
 public sealed record WebhookDeliveryInfo(
     string Id, string Event, string Subject, string Url, string Status, int Attempts, int? LastStatus, string? LastError,

@@ -110,12 +110,18 @@ public sealed class WritAdminClient
     public Task<ApprovalInfo> GetApprovalAsync(string id, CancellationToken ct = default) =>
         GetAsync<ApprovalInfo>($"api/approvals/{Uri.EscapeDataString(id)}", ct);
 
+    /// <summary>
+    /// The decider's password, sent again with each approve/deny (re-authentication): the server will not let a session
+    /// token alone decide. Set it for the life of one command; it is never stored.
+    /// </summary>
+    public string? StepUpPassword { get; set; }
+
     /// <summary><paramref name="window"/> (elevations only) is a duration like <c>10m</c>.</summary>
     public Task<ApprovalInfo> ApproveAsync(string id, string reason, string? window = null, CancellationToken ct = default) =>
-        PostAsync<ApprovalInfo>($"api/approvals/{Uri.EscapeDataString(id)}/approve", new DecideApprovalRequest(reason, window), ct);
+        PostAsync<ApprovalInfo>($"api/approvals/{Uri.EscapeDataString(id)}/approve", new DecideApprovalRequest(reason, window, StepUpPassword), ct);
 
     public Task<ApprovalInfo> DenyAsync(string id, string reason, CancellationToken ct = default) =>
-        PostAsync<ApprovalInfo>($"api/approvals/{Uri.EscapeDataString(id)}/deny", new DecideApprovalRequest(reason), ct);
+        PostAsync<ApprovalInfo>($"api/approvals/{Uri.EscapeDataString(id)}/deny", new DecideApprovalRequest(reason, null, StepUpPassword), ct);
 
     public Task<List<WebhookDeliveryInfo>> ListWebhookDeliveriesAsync(int limit = 100, CancellationToken ct = default) =>
         GetAsync<List<WebhookDeliveryInfo>>("api/webhooks/deliveries" + Query(("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture))), ct);

@@ -18,8 +18,8 @@ public static class ApprovalDecisions
         var text = justification?.Trim() ?? "";
         if (text.Length > ApprovalRule.MaxJustificationLength)
             return new Error("approval.justification_too_long", $"the justification must be at most {ApprovalRule.MaxJustificationLength} characters");
-        if (text.Any(c => char.IsControl(c) && c is not ('\n' or '\t')))
-            return new Error("approval.invalid_justification", "the justification must be printable text");
+        if (!IsPrintable(text))
+            return new Error("approval.invalid_justification", "the justification must be printable text (no control or invisible formatting characters)");
         if (!rule.JustificationRequired) return null;
         if (text.Length == 0)
             return new Error("approval.justification_required", $"this request needs a human's approval: say why in 'justification' (at least {rule.MinJustificationLength} characters)");
@@ -27,6 +27,13 @@ public static class ApprovalDecisions
             return new Error("approval.justification_too_short", $"the justification has {text.Length} characters; the policy asks for at least {rule.MinJustificationLength}");
         return null;
     }
+
+    /// <summary>
+    /// Text a person reads to decide: line breaks and tabs allowed; other control characters and invisible formatting
+    /// (bidi overrides, zero-width characters), which could make it read differently from what it says, refused.
+    /// </summary>
+    private static bool IsPrintable(string text) =>
+        !text.Any(c => (char.IsControl(c) && c is not ('\n' or '\t')) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format);
 
     /// <summary>
     /// Applies <paramref name="user"/>'s decision. Refuses, with a stable code: a user who is disabled or not an
@@ -39,7 +46,7 @@ public static class ApprovalDecisions
     {
         var why = reason?.Trim() ?? "";
         if (why.Length == 0) return new Error("approval.reason_required", "say why: --reason \"…\" is recorded in the audit log");
-        if (why.Length > MaxReasonLength || why.Any(c => char.IsControl(c) && c is not ('\n' or '\t')))
+        if (why.Length > MaxReasonLength || !IsPrintable(why))
             return new Error("approval.invalid_reason", $"the reason must be printable text of at most {MaxReasonLength} characters");
 
         if (!user.IsActive) return new Error("auth.user_disabled", $"user {user.Name} is disabled");
@@ -53,9 +60,9 @@ public static class ApprovalDecisions
         var rule = approval.Rule;
         if (!rule.AnyApprover && !rule.Approvers.Contains(user.Name, StringComparer.Ordinal))
             return new Error("approval.not_eligible", $"{user.Name} is not among the approvers the policy names for this request ({string.Join(", ", rule.Approvers)})");
-        if (approval.IsElevation && user.Name == approval.OnBehalfOf)
+        if (approval.IsElevation && UserNames.SamePerson(user.Name, approval.OnBehalfOf))
             return new Error("approval.self_approval", $"{user.Name} asked for this elevation (the agent acts on their behalf); another person must approve it");
-        if (approval.IsElevation && user.Name == approval.AgentOwner && !rule.OwnerMayApprove)
+        if (approval.IsElevation && UserNames.SamePerson(user.Name, approval.AgentOwner) && !rule.OwnerMayApprove)
             return new Error("approval.owner_not_allowed", $"{user.Name} owns {approval.Request.AgentId}; the policy requires someone else to approve its elevations (two-person rule)");
         if (approval.Votes.Any(v => v.User == user.Name))
             return new Error("approval.already_decided", $"{user.Name} has already decided approval {approval.Id}");

@@ -52,12 +52,40 @@ public sealed record SessionHolder(UserSession Session, User User);
 public static partial class UserNames
 {
     /// <summary>
+    /// Whether two names written by different people (a user name, a policy <c>owner</c>, an agent's <c>on_behalf_of</c>)
+    /// name the same person, so the two-person rule cannot be dodged with <c>Dana@Example.com</c>, a trailing space,
+    /// a zero-width character or full-width letters. Owners and <c>on_behalf_of</c> are also validated to
+    /// <see cref="IsPerson"/>, so other look-alikes never get this far.
+    /// </summary>
+    public static bool SamePerson(string? a, string? b) =>
+        a is not null && b is not null && Canonical(a).Length > 0 && string.Equals(Canonical(a), Canonical(b), StringComparison.Ordinal);
+
+    /// <summary>Lower-case, without white space or invisible formatting characters, full-width ASCII folded to ASCII.</summary>
+    public static string Canonical(string name)
+    {
+        var folded = new System.Text.StringBuilder(name.Length);
+        foreach (var ch in name)
+        {
+            if (char.IsWhiteSpace(ch) || char.IsControl(ch) || char.GetUnicodeCategory(ch) == System.Globalization.UnicodeCategory.Format) continue;
+            var c = ch is >= '\uFF01' and <= '\uFF5E' ? (char)(ch - 0xFEE0) : ch;
+            folded.Append(char.ToLowerInvariant(c));
+        }
+        return folded.ToString();
+    }
+
+    /// <summary>
+    /// A way to name a person that the two-person rule can compare with user names: a user name or an e-mail address,
+    /// in any letter case (an agent's <c>owner</c> in policy, a task's <c>on_behalf_of</c>).
+    /// </summary>
+    public static bool IsPerson(string? name) => name is not null && IsValid(name.Trim().ToLowerInvariant());
+
+    /// <summary>
     /// Lower-case letters, digits, '.', '_', '-', '+' and '@', 1–128 characters, starting with a letter or digit — so a
     /// user can be named by the e-mail address that agents' <c>owner</c> fields use, and the two-person rule can see it.
     /// </summary>
     public static bool IsValid(string? name) => name is not null && Pattern().IsMatch(name);
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._@+-]{0,127}$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._@+-]{0,127}\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }
 

@@ -26,7 +26,7 @@ public static class ApprovalFeasibility
                 foreach (var (resource, action, rule, location) in RulesOf(role))
                 {
                     var eligible = approvers.Where(a => rule.AnyApprover || rule.Approvers.Contains(a, StringComparer.Ordinal)).ToList();
-                    var ownerExcluded = PolicyActions.IsDeleteClass(action) && !rule.OwnerMayApprove && eligible.Remove(agent.Owner);
+                    var ownerExcluded = PolicyActions.IsDeleteClass(action) && !rule.OwnerMayApprove && eligible.RemoveAll(a => UserNames.SamePerson(a, agent.Owner)) > 0;
                     if (eligible.Count >= rule.Required || !reported.Add((role.Name, resource + ":" + action, agent.Id))) continue;
                     var who = rule.AnyApprover ? "users with the approver role" : $"active approvers among {string.Join(", ", rule.Approvers)}";
                     problems.Add(new PolicyDiagnostic(PolicyCodes.ApprovalUnsatisfiable,

@@ -270,11 +270,11 @@ public sealed class CompiledPolicy
             roles = "roles " + string.Join(", ", chosen.Select(g => g.Role.Def.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
         }
 
-        // Name only the actions that need the human step, so the approver sees what they approve.
+        // Name the actions that need the human step (all of them, whatever their level), so the approver sees what they approve.
         var actions = new StringBuilder();
         for (var i = 0; i < chosen.Length; i++)
         {
-            if (chosen[i].Level != level) continue;
+            if (level == DecisionKind.Allow ? chosen[i].Level != level : chosen[i].Level == DecisionKind.Allow) continue;
             if (actions.Length > 0) actions.Append(", ");
             actions.Append(request.Actions[i]);
         }
@@ -286,7 +286,14 @@ public sealed class CompiledPolicy
             _ => (PolicyCodes.ElevationRequired,
                 $"{agent.Id} needs a time-limited elevation approved by a human to {actions} {request.Resource} ({roles} does not pre-approve it)"),
         };
-        var approval = level == DecisionKind.Allow ? null : ApprovalRule.Strictest(chosen.Where(g => g.Level == level).Select(g => g.Approval!));
+        // Every action that needs a human brings its rule: asking for write and delete at once must satisfy both.
+        var approval = level == DecisionKind.Allow ? null : ApprovalRule.Strictest(chosen.Where(g => g.Level != DecisionKind.Allow).Select(g => g.Approval!));
+        if (level == DecisionKind.ElevationRequired)
+        {
+            // The window and the owner setting belong to the elevation's rules; a write rule has neither.
+            var elevations = chosen.Where(g => g.Level == DecisionKind.ElevationRequired).Select(g => g.Approval!).ToArray();
+            approval = approval! with { MaxWindow = elevations.Min(r => r.MaxWindow), OwnerMayApprove = elevations.All(r => r.OwnerMayApprove) };
+        }
         return new Decision(level, code, message, GrantedTtl(request.RequestedTtl, maxTtl), restrictions) { Approval = approval };
     }
 

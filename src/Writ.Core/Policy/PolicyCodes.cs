@@ -23,6 +23,7 @@ public static class PolicyCodes
     public const string UnknownRestriction = "policy.unknown_restriction";
     public const string UnknownKind = "policy.unknown_kind";
     public const string MissingOwner = "policy.missing_owner";
+    public const string InvalidOwner = "policy.invalid_owner";
     public const string InvalidTtl = "policy.invalid_ttl";
     public const string TtlOverCap = "policy.ttl_over_cap";
     public const string InvalidTarget = "policy.invalid_target";
@@ -36,6 +37,7 @@ public static class PolicyCodes
     public const string InvalidLimit = "policy.invalid_limit";
     public const string InvalidAccount = "policy.invalid_account";
     public const string UnknownGroup = "policy.unknown_group";
+    public const string EmptyGroup = "policy.empty_group";
     public const string InvalidApprovalRule = "policy.invalid_approval_rule";
     public const string ApprovalRuleUnused = "policy.approval_rule_unused";
     public const string WindowOverCap = "policy.window_over_cap";

@@ -17,6 +17,8 @@ internal sealed partial class PolicyValidator
         {
             CheckName(group.Name, "group");
             foreach (var member in group.Members) CheckUserName(member, $"group {group.Name.Value}");
+            if (group.Members.Count == 0)
+                Report(PolicyCodes.EmptyGroup, group.Name.Pos, $"group {group.Name.Value} has no members; a rule naming it could never be met");
             groups[group.Name.Value] = group.Members.Select(m => m.Value).ToArray();
         }
         return groups;
@@ -88,6 +90,8 @@ internal sealed partial class PolicyValidator
         }
         if (decl.Approvers.Count == 0)
             Report(PolicyCodes.ApprovalUnsatisfiable, decl.Action.Pos, $"{where} lists no approvers; leave 'approvers' out to let any approver decide");
+        // A written list that names nobody must never compile to "any approver" (an empty list's meaning).
+        if (names.Count == 0) return [ApprovalRule.NoOne];
         return names.Distinct(StringComparer.Ordinal).ToList();
     }
 

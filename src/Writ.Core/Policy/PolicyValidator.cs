@@ -184,6 +184,9 @@ internal sealed partial class PolicyValidator(List<PolicyDiagnostic> diagnostics
 
         if (agent.Owner is not { } owner || string.IsNullOrWhiteSpace(owner.Value))
             Report(PolicyCodes.MissingOwner, agent.Owner?.Pos ?? id.Pos, $"agent {id.Value} needs an 'owner': the human accountable for it");
+        else if (!Humans.UserNames.IsPerson(owner.Value))
+            Report(PolicyCodes.InvalidOwner, owner.Pos,
+                $"owner of {id.Value} must be a user name or an e-mail address (letters, digits, '.', '_', '-', '+', '@'), so approvals can tell the owner apart");
 
         // resource -> the first role (and its position in this agent's list) that can delete or admin it, for invariant 6.
         var deleters = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -103,7 +103,8 @@ internal sealed class TargetPattern
         if (target.Length == 0 || target.Length > MaxTargetLength) return false;
         foreach (var c in target)
         {
-            if (c == '*' || char.IsControl(c) || char.IsWhiteSpace(c)) return false;
+            // Invisible formatting (bidi overrides, zero-width) would show an approver one target and grant another.
+            if (c == '*' || char.IsControl(c) || char.IsWhiteSpace(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format) return false;
         }
         foreach (var range in target.AsSpan().Split('/'))
         {

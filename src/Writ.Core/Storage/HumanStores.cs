@@ -20,12 +20,18 @@ public interface IUserStore
     Task<bool> DisableAsync(string name, DateTimeOffset now, CancellationToken ct);
 
     /// <summary>
-    /// Counts a failed login; at <paramref name="threshold"/> consecutive failures locks the account until
-    /// <paramref name="now"/> + <paramref name="lockout"/> (and restarts the count). Returns the user as updated, null if unknown.
+    /// Claims one password attempt for <paramref name="name"/> before the password is checked, in one statement, so
+    /// parallel guesses cannot all slip in under the limit: counts it, and the attempt that reaches
+    /// <paramref name="threshold"/> locks the account until <paramref name="now"/> + <paramref name="lockout"/> (restarting
+    /// the count). A locked account is not claimed. Null when there is no such user. A correct password then calls
+    /// <see cref="ClearLoginFailuresAsync"/> (or <see cref="AddSessionAsync"/>), which undoes the count and any lock.
     /// </summary>
-    Task<User?> RecordFailedLoginAsync(string name, DateTimeOffset now, int threshold, TimeSpan lockout, CancellationToken ct);
+    Task<LoginAttempt?> ClaimLoginAttemptAsync(string name, DateTimeOffset now, int threshold, TimeSpan lockout, CancellationToken ct);
 
-    /// <summary>Resets the failure count and stores the new session, in one transaction.</summary>
+    /// <summary>After a correct password: no failures counted, no lock.</summary>
+    Task ClearLoginFailuresAsync(string name, CancellationToken ct);
+
+    /// <summary>Clears failures and lock (see <see cref="ClearLoginFailuresAsync"/>) and stores the new session, in one transaction.</summary>
     Task AddSessionAsync(UserSession session, CancellationToken ct);
 
     /// <summary>The session with its user, whatever their state (the caller checks expiry, revocation and status).</summary>
@@ -35,6 +41,9 @@ public interface IUserStore
     Task<bool> RevokeSessionAsync(string tokenHash, DateTimeOffset now, CancellationToken ct);
 }
 
+/// <summary>The user as the claim left it, and whether the attempt may go on (false: the account is locked).</summary>
+public sealed record LoginAttempt(User User, bool Claimed);
+
 public interface IApprovalStore
 {
     Task CreateAsync(Approval approval, CancellationToken ct);
@@ -43,6 +52,9 @@ public interface IApprovalStore
 
     /// <summary>A pending, unexpired approval for exactly this request, so that asking again does not page the approvers again.</summary>
     Task<Approval?> FindPendingAsync(ApprovalBinding binding, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>Pending, unexpired approvals of one agent's task.</summary>
+    Task<int> CountPendingAsync(string agentId, string taskId, DateTimeOffset now, CancellationToken ct);
 
     /// <summary>Newest first; <paramref name="status"/> null for all.</summary>
     Task<IReadOnlyList<Approval>> ListAsync(string? status, int limit, CancellationToken ct);

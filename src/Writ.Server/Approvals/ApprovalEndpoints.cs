@@ -10,6 +10,7 @@ using Writ.Core.Storage;
 using Writ.Server.Auth;
 using Writ.Server.Hosting;
 using Writ.Server.Http;
+using Writ.Server.Humans;
 using Writ.Server.Webhooks;
 
 namespace Writ.Server.Approvals;
@@ -34,14 +35,15 @@ internal static class ApprovalEndpoints
         });
         group.MapGet("/{id}", async (string id, IWritStore store, CancellationToken ct) =>
             await store.Approvals.GetAsync(id, ct) is { } a ? Results.Json(ToInfo(a), WritJson.Options) : NotFound(id));
-        group.MapPost("/{id}/approve", (string id, HttpContext http, IWritStore store, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock) =>
-            DecideAsync(id, true, http, store, audit, notifier, clock)).AllowRoles(HumanRoles.Approver);
-        group.MapPost("/{id}/deny", (string id, HttpContext http, IWritStore store, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock) =>
-            DecideAsync(id, false, http, store, audit, notifier, clock)).AllowRoles(HumanRoles.Approver);
+        group.MapPost("/{id}/approve", (string id, HttpContext http, IWritStore store, PasswordCheck passwords, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock) =>
+            DecideAsync(id, true, http, store, passwords, audit, notifier, clock)).AllowRoles(HumanRoles.Approver);
+        group.MapPost("/{id}/deny", (string id, HttpContext http, IWritStore store, PasswordCheck passwords, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock) =>
+            DecideAsync(id, false, http, store, passwords, audit, notifier, clock)).AllowRoles(HumanRoles.Approver);
         return app;
     }
 
-    private static async Task<IResult> DecideAsync(string id, bool approve, HttpContext http, IWritStore store, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock)
+    private static async Task<IResult> DecideAsync(string id, bool approve, HttpContext http, IWritStore store, PasswordCheck passwords, AuditLog audit,
+        ApprovalNotifier notifier, TimeProvider clock)
     {
         var ct = http.RequestAborted;
         var caller = Caller.Of(http);
@@ -57,12 +59,32 @@ internal static class ApprovalEndpoints
         var action = approve ? "approval.approve" : "approval.deny";
         var approval = await store.Approvals.GetAsync(id, ct);
         if (approval is null) return NotFound(id);
-        // The bootstrap admin token is not a person; only a user session can decide.
-        var user = caller.SessionHash is null ? null : await store.Users.GetAsync(caller.ActorId, ct);
         var now = clock.GetUtcNow();
-        var decided = user is null
-            ? Result<Approval>.Fail("approval.not_approver", $"{caller.ActorId} is not a user with the approver role")
-            : ApprovalDecisions.Decide(approval, user, approve, body.Value.Reason, window, now);
+
+        // The bootstrap admin token is not a person; only a user session can decide, and only with the user's password
+        // typed again: a session token read from the approver's disk (by an agent running as them) cannot approve.
+        Result<Approval> decided;
+        if (caller.SessionHash is null)
+        {
+            decided = Result<Approval>.Fail("approval.not_approver", $"{caller.ActorId} is not a user with the approver role");
+        }
+        else if (string.IsNullOrEmpty(body.Value.Password))
+        {
+            decided = Result<Approval>.Fail("auth.reauthentication_required", "deciding an approval needs your password again (writ approvals asks for it)");
+        }
+        else
+        {
+            var (check, user) = await passwords.CheckAsync(caller.ActorId, body.Value.Password, ct);
+            if (check is PasswordOutcome.Locked or PasswordOutcome.WrongAndLocked)
+            {
+                await audit.RecordAsync(Event(now, caller, action, approval, Decisions.Deny, "auth.locked", body.Value.Reason), null, ct);
+                return UserEndpoints.Locked(user!.LockedUntil!.Value, now);
+            }
+            if (check == PasswordOutcome.Correct) await store.Users.ClearLoginFailuresAsync(user!.Name, ct);
+            decided = check == PasswordOutcome.Correct
+                ? ApprovalDecisions.Decide(approval, user!, approve, body.Value.Reason, window, now)
+                : Result<Approval>.Fail("auth.reauthentication_failed", "the password is not right");
+        }
         if (!decided.IsSuccess)
         {
             await audit.RecordAsync(Event(now, caller, action, approval, Decisions.Deny, decided.Error!.Code, body.Value.Reason), null, ct);
@@ -86,6 +108,7 @@ internal static class ApprovalEndpoints
     {
         "approval.reason_required" or "approval.invalid_reason" or "approval.invalid_window" => 400,
         "approval.not_pending" or "approval.expired" or "approval.already_decided" => 409,
+        "auth.reauthentication_required" or "auth.reauthentication_failed" => 401,
         _ => 403,
     };
 

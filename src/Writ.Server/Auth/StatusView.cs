@@ -151,6 +151,7 @@ internal sealed class StatusTrackingStore(IWritStore inner, Action changed) : IW
         public Task<Core.Approvals.Approval?> GetAsync(string id, CancellationToken ct) => a.GetAsync(id, ct);
         public Task<Core.Approvals.Approval?> FindPendingAsync(Core.Approvals.ApprovalBinding binding, DateTimeOffset now, CancellationToken ct) => a.FindPendingAsync(binding, now, ct);
         public Task<IReadOnlyList<Core.Approvals.Approval>> ListAsync(string? status, int limit, CancellationToken ct) => a.ListAsync(status, limit, ct);
+        public Task<int> CountPendingAsync(string agentId, string taskId, DateTimeOffset now, CancellationToken ct) => a.CountPendingAsync(agentId, taskId, now, ct);
         // Deciding or redeeming an approval changes no issued token; expiring a pending one neither.
         public Task<bool> UpdateAsync(Core.Approvals.Approval updated, CancellationToken ct) => a.UpdateAsync(updated, ct);
         public Task<IReadOnlyList<Core.Approvals.Approval>> ExpireDueAsync(DateTimeOffset now, CancellationToken ct) => a.ExpireDueAsync(now, ct);

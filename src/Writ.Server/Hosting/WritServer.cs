@@ -96,6 +96,7 @@ public static class WritServer
         s.AddHostedService<TaskExpiryService>();
         s.AddSingleton(LoadWebhookSettings(options));
         s.AddSingleton<ApprovalNotifier>();
+        s.AddSingleton<PasswordCheck>();
         s.AddSingleton<WebhookDispatcher>();
         s.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         s.AddSingleton<ApprovalMaintenance>();

@@ -28,7 +28,7 @@ internal static class UserEndpoints
             await store.Users.GetAsync(name, ct) is { } user ? Results.Json(ToInfo(user), WritJson.Options) : NotFound(name));
         users.MapPost("/{name}/disable", DisableAsync);
 
-        app.MapPost("/api/login", (HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock) => LoginAsync(http, store, audit, clock));
+        app.MapPost("/api/login", (HttpContext http, IWritStore store, PasswordCheck passwords, AuditLog audit, TimeProvider clock) => LoginAsync(http, store, passwords, audit, clock));
         app.MapPost("/api/logout", LogoutAsync).RequireHuman(HumanRoles.All.ToArray());
         app.MapGet("/api/whoami", (HttpContext http) =>
         {
@@ -72,7 +72,7 @@ internal static class UserEndpoints
         return Results.Json(ToInfo((await store.Users.GetAsync(name, ct))!), WritJson.Options);
     }
 
-    private static async Task<IResult> LoginAsync(HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock)
+    private static async Task<IResult> LoginAsync(HttpContext http, IWritStore store, PasswordCheck passwords, AuditLog audit, TimeProvider clock)
     {
         var ct = http.RequestAborted;
         var body = await RequestBody.ReadJsonAsync<LoginRequest>(http.Request, 8 * 1024);
@@ -82,27 +82,23 @@ internal static class UserEndpoints
             return Problems.BadRequest("auth.invalid_request", "send {\"user\": NAME, \"password\": PASSWORD}");
 
         var now = clock.GetUtcNow();
-        var user = await store.Users.GetAsync(name, ct);
-        if (user is null)
+        var (outcome, user) = await passwords.CheckAsync(name, password, ct);
+        switch (outcome)
         {
-            PasswordHashing.Verify(password, PasswordHashing.Decoy); // same cost as a real check: no enumeration by timing
-            await audit.RecordAsync(Refused(now, "claimed:" + name, ActorKinds.Unknown, "auth.invalid_credentials"), null, ct);
-            return InvalidCredentials();
+            case PasswordOutcome.UnknownUser:
+                await audit.RecordAsync(Refused(now, "claimed:" + name, ActorKinds.Unknown, "auth.invalid_credentials"), null, ct);
+                return InvalidCredentials();
+            case PasswordOutcome.Locked:
+                await audit.RecordAsync(Refused(now, user!.Name, ActorKinds.Human, "auth.locked"), null, ct);
+                return Locked(user.LockedUntil!.Value, now);
+            case PasswordOutcome.WrongAndLocked:
+                await audit.RecordAsync(Refused(now, user!.Name, ActorKinds.Human, "auth.locked_out"), null, ct);
+                return Locked(user.LockedUntil!.Value, now);
+            case PasswordOutcome.Wrong:
+                await audit.RecordAsync(Refused(now, user!.Name, ActorKinds.Human, "auth.invalid_credentials"), null, ct);
+                return InvalidCredentials();
         }
-        // A locked account is not even checked: guesses during the lockout teach nothing.
-        if (user.LockedUntil is { } until && until > now)
-        {
-            await audit.RecordAsync(Refused(now, user.Name, ActorKinds.Human, "auth.locked"), null, ct);
-            return Locked(until, now);
-        }
-        if (!PasswordHashing.Verify(password, user.PasswordHash))
-        {
-            var updated = await store.Users.RecordFailedLoginAsync(user.Name, now, LoginRules.LockoutThreshold, LoginRules.LockoutDuration, ct);
-            var lockedNow = updated?.LockedUntil is { } u && u > now;
-            await audit.RecordAsync(Refused(now, user.Name, ActorKinds.Human, lockedNow ? "auth.locked_out" : "auth.invalid_credentials"), null, ct);
-            return lockedNow ? Locked(updated!.LockedUntil!.Value, now) : InvalidCredentials();
-        }
-        if (!user.IsActive)
+        if (!user!.IsActive)
         {
             await audit.RecordAsync(Refused(now, user.Name, ActorKinds.Human, "auth.user_disabled"), null, ct);
             return Problems.Of(403, "auth.user_disabled", $"user {user.Name} is disabled");
@@ -134,7 +130,7 @@ internal static class UserEndpoints
 
     private static IResult InvalidCredentials() => Problems.Of(401, "auth.invalid_credentials", "wrong user name or password");
 
-    private static IResult Locked(DateTimeOffset until, DateTimeOffset now)
+    internal static IResult Locked(DateTimeOffset until, DateTimeOffset now)
     {
         var seconds = Math.Max(1, (int)Math.Ceiling((until - now).TotalSeconds));
         return new HeaderResult(Problems.Of(429, "auth.locked",

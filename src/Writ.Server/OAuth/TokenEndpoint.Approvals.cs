@@ -20,6 +20,9 @@ internal sealed partial class TokenEndpoint
     /// <summary>How often a client should poll, in seconds (CIBA §7.3 <c>interval</c>).</summary>
     public const int PollIntervalSeconds = 2;
 
+    /// <summary>Pending approvals one task may have at a time.</summary>
+    public const int MaxPendingPerTask = 5;
+
     private sealed record HumanStepContext(
         Agent Agent, WorkTask Task, TokenRequest Request, Decision Decision, int PolicyVersion, string Environment, string Resource,
         IReadOnlyList<string> Actions, TimeSpan? Ttl, long Started);
@@ -64,6 +67,10 @@ internal sealed partial class TokenEndpoint
 
         if (ApprovalDecisions.CheckJustification(rule, c.Request.Justification) is { } missing)
             return await RefuseStepAsync(c, "invalid_request", missing, 400, null, ct);
+        // An elevation is for one named thing: without a target it would cover the whole resource for its window.
+        if (kind == ApprovalKinds.Elevation && c.Request.Target is null)
+            return await RefuseStepAsync(c, "invalid_request", new Error("elevation.target_required",
+                $"an elevation is for one target: name what to {string.Join(", ", c.Actions)} with target=…"), 400, null, ct);
 
         // Asking again for exactly the same thing does not page the approvers again.
         var existing = await store.Approvals.FindPendingAsync(binding, now, ct);
@@ -74,9 +81,14 @@ internal sealed partial class TokenEndpoint
             return new HumanStep(null, Pending(c.Decision, existing, now));
         }
 
+        // Approvers' attention is finite: a task cannot keep paging them with near-identical requests.
+        if (await store.Approvals.CountPendingAsync(c.Agent.Id, c.Task.Id, now, ct) >= MaxPendingPerTask)
+            return await RefuseStepAsync(c, "invalid_request", new Error("approval.too_many_pending",
+                $"task {c.Task.Id} already has {MaxPendingPerTask} requests waiting for a human; wait for them, or complete the task"), 429, null, ct);
+
         var created = new Approval(
             "apr_" + Ids.Random(12), kind, ApprovalStatuses.Pending, binding, c.Task.OnBehalfOf, c.Agent.Owner,
-            c.Request.Justification!.Trim(), rule, now, now + ApprovalRule.PendingLifetime, [], null, null, null, 1);
+            c.Request.Justification?.Trim() ?? "", rule, now, now + ApprovalRule.PendingLifetime, [], null, null, null, 1);
         await audit.RecordAsync(Event(c.Agent, c.Task, DecisionOf(kind), c.Decision.Code, c.Request, c.PolicyVersion, c.Environment, c.Resource, c.Started,
             Details(created.Id, created.Justification)), null, ct);
         await store.Approvals.CreateAsync(created, ct);

@@ -119,11 +119,13 @@ internal sealed partial class TokenEndpoint(
         expires = DateTimeOffset.FromUnixTimeSeconds(expires.ToUnixTimeSeconds());
         var issuedAt = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
         var jti = Ids.Random(18);
+        // Under an approval the credential carries the approval's normalised scope, so the window's close finds it.
+        var scope = granted?.Request.Scope ?? request.Scope!;
         var claims = new AccessTokenClaims(
             Issuer: server.Issuer,
             Subject: agent.Id,
             Audience: resource,
-            Scope: request.Scope!,
+            Scope: scope,
             Environment: environment,
             TaskId: task.Id,
             Target: request.Target,
@@ -135,7 +137,7 @@ internal sealed partial class TokenEndpoint(
             OnBehalfOf: task.OnBehalfOf,
             Restrictions: decision.Restrictions,
             PolicyVersion: compiled.Version);
-        var credential = new IssuedCredential(jti, agent.Id, task.Id, resource, environment, request.Scope!, request.Target, proof.Value.Jkt, issuedAt, expires, null);
+        var credential = new IssuedCredential(jti, agent.Id, task.Id, resource, environment, scope, request.Target, proof.Value.Jkt, issuedAt, expires, null);
 
         // Audit and signing overlap: the durable commit is under way while the CPU signs; the token
         // leaves only after both are done.
@@ -148,7 +150,7 @@ internal sealed partial class TokenEndpoint(
         var token = AccessTokenIssuer.Issue(claims, keys.Active);
         await auditing;
 
-        return OAuthResults.Json(new TokenResponse(token, "DPoP", (int)(expires - issuedAt).TotalSeconds, request.Scope!, task.Id, environment, request.Target));
+        return OAuthResults.Json(new TokenResponse(token, "DPoP", (int)(expires - issuedAt).TotalSeconds, scope, task.Id, environment, request.Target));
     }
 
     private Error? CheckClientAssertion(TokenRequest request, string agentId, DpopProof proof)

@@ -68,8 +68,9 @@ internal static class TaskEndpoints
         if (string.IsNullOrWhiteSpace(request.Purpose) || request.Purpose.Length > 500)
             return Problems.BadRequest("task.invalid_purpose", "purpose is required: say in up to 500 characters what the task is for");
         if (request.Ticket is { Length: > 200 }) return Problems.BadRequest("task.invalid_ticket", "ticket must be at most 200 characters");
-        if (request.OnBehalfOf is { } who && (who.Length > 200 || who.Any(char.IsControl)))
-            return Problems.BadRequest("task.invalid_on_behalf_of", "on_behalf_of must name a human in at most 200 printable characters");
+        if (request.OnBehalfOf is { } who && !Core.Humans.UserNames.IsPerson(who))
+            return Problems.BadRequest("task.invalid_on_behalf_of",
+                "on_behalf_of must name the human by user name or e-mail address (letters, digits, '.', '_', '-', '+', '@'; at most 128)");
         var ttl = request.TtlSeconds is { } s ? TimeSpan.FromSeconds(s) : DefaultTaskTtl;
         if (ttl <= TimeSpan.Zero || ttl > MaxTaskTtl)
             return Problems.BadRequest("task.invalid_ttl", $"ttl_seconds must be between 1 and {(int)MaxTaskTtl.TotalSeconds} (8 h)");

@@ -64,6 +64,14 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
         return rows.Select(r => r.ToApproval()).FirstOrDefault(a => a.Request == binding);
     }
 
+    public async Task<int> CountPendingAsync(string agentId, string taskId, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var c = await engine.OpenReadAsync(ct).ConfigureAwait(false);
+        return (int)await c.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT COUNT(*) FROM approvals WHERE agent_id = @agentId AND task_id = @taskId AND status = @pending AND expires_at > @now",
+            new { agentId, taskId, pending = ApprovalStatuses.Pending, now = UnixMicros.From(now) }, cancellationToken: ct)).ConfigureAwait(false);
+    }
+
     public async Task<IReadOnlyList<Approval>> ListAsync(string? status, int limit, CancellationToken ct)
     {
         await using var c = await engine.OpenReadAsync(ct).ConfigureAwait(false);
@@ -97,13 +105,16 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
             var due = (await c.QueryAsync<Row>(new CommandDefinition(
                 $"SELECT {Columns} FROM approvals WHERE status = @pending AND expires_at <= @at",
                 new { pending = ApprovalStatuses.Pending, at }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToList();
+            var expired = new List<Approval>();
             foreach (var row in due)
             {
-                await c.ExecuteAsync(new CommandDefinition(
-                    "UPDATE approvals SET status = @expired, version = version + 1 WHERE id = @Id AND status = @pending",
-                    new { row.Id, expired = ApprovalStatuses.Expired, pending = ApprovalStatuses.Pending }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                // Only the rows this statement changed: an approver deciding at the same moment (another replica) wins.
+                var changed = await c.ExecuteAsync(new CommandDefinition(
+                    "UPDATE approvals SET status = @expired, version = version + 1 WHERE id = @Id AND status = @pending AND version = @Version",
+                    new { row.Id, row.Version, expired = ApprovalStatuses.Expired, pending = ApprovalStatuses.Pending }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                if (changed == 1) expired.Add(row.ToApproval() with { Status = ApprovalStatuses.Expired });
             }
-            return due.Select(r => r.ToApproval() with { Status = ApprovalStatuses.Expired }).ToList();
+            return expired;
         }, ct);
     }
 
@@ -118,9 +129,10 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
             var closed = new List<(Approval, int)>();
             foreach (var row in ended)
             {
-                await c.ExecuteAsync(new CommandDefinition(
-                    "UPDATE approvals SET status = @closed, version = version + 1 WHERE id = @Id",
-                    new { row.Id, closed = ApprovalStatuses.Closed }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                var changed = await c.ExecuteAsync(new CommandDefinition(
+                    "UPDATE approvals SET status = @closed, version = version + 1 WHERE id = @Id AND status = @approved",
+                    new { row.Id, closed = ApprovalStatuses.Closed, approved = ApprovalStatuses.Approved }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                if (changed == 0) continue; // closed by another replica's sweep
                 // The credentials this elevation produced: its exact request, issued while its window was open.
                 var revoked = await c.ExecuteAsync(new CommandDefinition(
                     "UPDATE credentials SET revoked_at = @at WHERE task_id = @TaskId AND agent_id = @AgentId AND resource = @Resource " +

@@ -70,30 +70,33 @@ internal sealed class UserStore(Engine engine) : IUserStore
         }, ct);
     }
 
-    public Task<User?> RecordFailedLoginAsync(string name, DateTimeOffset now, int threshold, TimeSpan lockout, CancellationToken ct)
+    public Task<LoginAttempt?> ClaimLoginAttemptAsync(string name, DateTimeOffset now, int threshold, TimeSpan lockout, CancellationToken ct)
     {
+        var at = UnixMicros.From(now);
         var until = UnixMicros.From(now + lockout);
         return engine.WriteAsync(async (c, tx) =>
         {
-            // One statement, so concurrent guesses cannot each read the same count and slip past the threshold.
-            var updated = await c.ExecuteAsync(new CommandDefinition(
+            var claimed = await c.ExecuteAsync(new CommandDefinition(
                 "UPDATE users SET " +
                 "locked_until = CASE WHEN failed_logins + 1 >= @threshold THEN @until ELSE locked_until END, " +
                 "failed_logins = CASE WHEN failed_logins + 1 >= @threshold THEN 0 ELSE failed_logins + 1 END " +
-                "WHERE name = @name",
-                new { name, threshold = (long)threshold, until }, tx, cancellationToken: ct)).ConfigureAwait(false);
-            if (updated == 0) return null;
-            var row = await c.QuerySingleAsync<UserRow>(new CommandDefinition(
+                "WHERE name = @name AND (locked_until IS NULL OR locked_until <= @at)",
+                new { name, threshold = (long)threshold, until, at }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            var row = await c.QuerySingleOrDefaultAsync<UserRow>(new CommandDefinition(
                 $"SELECT {Columns} FROM users WHERE name = @name", new { name }, tx, cancellationToken: ct)).ConfigureAwait(false);
-            return row.ToUser();
+            return row is null ? null : new LoginAttempt(row.ToUser(), claimed == 1);
         }, ct);
     }
+
+    public Task ClearLoginFailuresAsync(string name, CancellationToken ct) =>
+        engine.WriteAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = @name", new { name }, tx, cancellationToken: ct)), ct);
 
     public Task AddSessionAsync(UserSession session, CancellationToken ct) =>
         engine.WriteAsync(async (c, tx) =>
         {
             await c.ExecuteAsync(new CommandDefinition(
-                "UPDATE users SET failed_logins = 0 WHERE name = @UserName", new { session.UserName }, tx, cancellationToken: ct)).ConfigureAwait(false);
+                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = @UserName", new { session.UserName }, tx, cancellationToken: ct)).ConfigureAwait(false);
             return await c.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO user_sessions (token_hash, user_name, created_at, expires_at, revoked_at) VALUES (@TokenHash, @UserName, @CreatedAt, @ExpiresAt, NULL)",
                 new { session.TokenHash, session.UserName, CreatedAt = UnixMicros.From(session.CreatedAt), ExpiresAt = UnixMicros.From(session.ExpiresAt) },

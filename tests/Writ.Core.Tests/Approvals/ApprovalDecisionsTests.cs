@@ -32,6 +32,19 @@ public sealed class ApprovalDecisionsTests
     public void Requester_And_Owner_CannotApproveAnElevation(string who, string code) =>
         Assert.Equal(code, ApprovalDecisions.Decide(Elevation(), Approver(who), true, "ok", null, T0).Error!.Code);
 
+    [Theory]
+    [InlineData("Carol", "approval.self_approval")]
+    [InlineData("carol ", "approval.self_approval")]
+    [InlineData("c\u200Barol", "approval.self_approval")]
+    public void Requester_WrittenDifferently_IsStillTheRequester(string onBehalfOf, string code) =>
+        Assert.Equal(code, ApprovalDecisions.Decide(Elevation() with { OnBehalfOf = onBehalfOf }, Approver("carol"), true, "ok", null, T0).Error!.Code);
+
+    [Theory]
+    [InlineData("Dana")]
+    [InlineData("ＤＡＮＡ")]
+    public void Owner_WrittenDifferently_IsStillTheOwner(string owner) =>
+        Assert.Equal("approval.owner_not_allowed", ApprovalDecisions.Decide(Elevation() with { AgentOwner = owner }, Approver("dana"), true, "ok", null, T0).Error!.Code);
+
     [Fact]
     public void Owner_MayApprove_WhenThePolicySaysSo() =>
         Assert.True(ApprovalDecisions.Decide(Elevation(ApprovalRule.Default(TimeSpan.FromMinutes(5)) with { OwnerMayApprove = true }), Approver("dana"), true, "ok", null, T0).IsSuccess);
@@ -75,6 +88,7 @@ public sealed class ApprovalDecisionsTests
     [InlineData(null, "approval.justification_required")]
     [InlineData("too short", "approval.justification_too_short")]
     [InlineData("line one\u0000line two is long enough", "approval.invalid_justification")]
+    [InlineData("delete vol-7\u202E1-lov tsurt", "approval.invalid_justification")]
     public void Justification_IsChecked(string? text, string code) =>
         Assert.Equal(code, ApprovalDecisions.CheckJustification(ApprovalRule.Default(TimeSpan.FromMinutes(5)), text)!.Code);
 
@@ -106,6 +120,7 @@ public sealed class PasswordHashingTests
     [InlineData("plain")]
     [InlineData("pbkdf2-sha512$1$AAAA$AAAA")]
     [InlineData("pbkdf2-sha512$20000$!!!$AAAA")]
+    [InlineData("pbkdf2-sha512$20000$AAAA$AAAA\n")]
     [InlineData("md5$20000$AAAA$AAAA")]
     public void Verify_RefusesMalformedStoredValues(string stored) => Assert.False(PasswordHashing.Verify("anything", stored));
 
@@ -114,4 +129,11 @@ public sealed class PasswordHashingTests
     [InlineData("short")]
     [InlineData("            ")]
     public void Problem_NamesWeakPasswords(string? password) => Assert.NotNull(PasswordHashing.Problem(password));
+
+    [Theory]
+    [InlineData("alice\n")]
+    [InlineData("Alice")]
+    [InlineData("alice bob")]
+    [InlineData("")]
+    public void UserNames_RefuseNearMisses(string name) => Assert.False(UserNames.IsValid(name));
 }

@@ -50,7 +50,11 @@ public sealed class ApprovalPolicyTests
         var policy = PolicyTestData.Compile(Base);
         var both = policy.Evaluate(new AccessRequest("coding-agent@staging", "staging", "volumes", ["write", "delete"], null, null));
         Assert.Equal(DecisionKind.ElevationRequired, both.Kind);
-        Assert.Equal(["alice", "bob"], both.Approval!.Approvers); // only the delete rule's action is at the elevation level
+        // Both rules hold: only approvers both accept, the write rule's two approvals, justification and grant, the delete rule's window.
+        Assert.Equal(["alice", "bob"], both.Approval!.Approvers);
+        Assert.Equal((2, 25, TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(20)),
+            (both.Approval.Required, both.Approval.MinJustificationLength, both.Approval.MaxGrant, both.Approval.MaxWindow));
+        Assert.Contains("write, delete", both.Message);
     }
 
     [Fact]
@@ -93,6 +97,31 @@ public sealed class ApprovalPolicyTests
         Assert.Equal(code, d.Code);
         Assert.True(d.Line >= 13, d.ToString()); // on the rule's line, not somewhere vague
         Assert.Equal("policy.yaml", d.File);
+    }
+
+    [Fact]
+    public void ApproversThatExpandToNobody_NeverMeanAnyone()
+    {
+        var result = PolicyTestData.Load(Base.Replace("oncall: [alice, bob]", "oncall: []").Replace("approvers: [group:oncall], max_window", "approvers: [group:oncall], max_window"));
+        Assert.Contains(result.Diagnostics, d => d.Code == PolicyCodes.EmptyGroup);
+        var rule = result.Policy!.Roles["dev"].Approvals.Single(a => a.Action == "delete").Rule;
+        Assert.False(rule.AnyApprover);
+        Assert.Equal([ApprovalRule.NoOne], rule.Approvers);
+    }
+
+    [Theory]
+    [InlineData("\" Alice\u200B \"")]
+    [InlineData("Dana Smith")]
+    [InlineData("\"dana\\nbob\"")]
+    public void Owner_ThatCannotBeComparedWithUserNames_IsRefused(string owner) =>
+        Assert.Equal(PolicyCodes.InvalidOwner, Assert.Single(PolicyTestData.Load(Base.Replace("owner: dana", "owner: " + owner)).Diagnostics).Code);
+
+    [Fact]
+    public void Owner_InAnyLetterCase_IsStillTheOwner()
+    {
+        var model = PolicyTestData.LoadValid(Base.Replace("owner_may_approve: true", "owner_may_approve: false").Replace("owner: dana", "owner: Alice")
+            .Replace("approvers: [group:oncall], max_window", "approvers: [alice], max_window"));
+        Assert.Contains("owns the agent", Assert.Single(ApprovalFeasibility.Check(model, [Alice, Alice with { Name = "bob" }, Alice with { Name = "carol" }])).Message);
     }
 
     [Fact]

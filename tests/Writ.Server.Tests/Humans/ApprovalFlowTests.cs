@@ -18,17 +18,21 @@ public sealed class ApprovalFlowTests : IAsyncLifetime
         resources:
           volumes: { actions: [read, write, delete, admin], environments: [staging, production] }
           crm: { actions: [read, write], environments: [staging] }
+          wiki: { actions: [read, write], environments: [staging] }
         roles:
           operator:
             permissions:
               volumes: [read, write, delete]
               crm: [read, write]
+              wiki: [read, write]
             approvals:
               volumes:
                 write: { approvers: [group:oncall], justification: 20, max_grant: 2m }
                 delete: { approvers: [group:oncall, dana@example.com], max_window: 10m }
               crm:
                 write: { approvers: [group:oncall], required: 2 }
+              wiki:
+                write: { justification: 0 }
         agents:
           coding-agent@staging: { kind: ai-agent, owner: dana@example.com, roles: [operator] }
           other-agent@staging: { kind: ai-agent, owner: sam@example.com, roles: [operator] }
@@ -104,6 +108,68 @@ public sealed class ApprovalFlowTests : IAsyncLifetime
         Assert.Equal(("invalid_request", code), (e.OAuthError, e.Code));
         Assert.Empty(await _writ.Admin().ListApprovalsAsync());
         Assert.Equal(code, (await _writ.Admin().SearchAuditAsync(action: "token.issue")).Single().Reason);
+    }
+
+    [Fact]
+    public async Task RuleWithoutJustification_CreatesTheRequestWithoutOne()
+    {
+        var (agent, taskId) = await AgentWithTaskAsync();
+        var e = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("wiki:write", taskId, "page-1"));
+        Assert.Equal(("approval_required", 403), (e.OAuthError, e.Status));
+        Assert.Equal("", (await _writ.Admin().GetApprovalAsync(e.ApprovalId!)).Justification);
+    }
+
+    [Fact]
+    public async Task Elevation_WithoutATarget_IsRefused()
+    {
+        var (agent, taskId) = await AgentWithTaskAsync();
+        var e = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:delete", taskId, justification: Why));
+        Assert.Equal(("invalid_request", "elevation.target_required"), (e.OAuthError, e.Code));
+        Assert.Empty(await _writ.Admin().ListApprovalsAsync());
+    }
+
+    [Fact]
+    public async Task OneTask_CannotFloodApprovers()
+    {
+        var (agent, taskId) = await AgentWithTaskAsync();
+        for (var i = 0; i < 5; i++) await AskAsync(agent, taskId, "volumes:write", "vol-" + i);
+        var sixth = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:write", taskId, "vol-9", justification: Why));
+        Assert.Equal(("approval.too_many_pending", 429), (sixth.Code, sixth.Status));
+        Assert.Equal(5, (await _writ.Admin().ListApprovalsAsync("pending")).Count);
+    }
+
+    [Fact]
+    public async Task Deciding_NeedsThePasswordAgain_ASessionTokenAloneCannot()
+    {
+        var (agent, taskId) = await AgentWithTaskAsync();
+        var alice = await _writ.UserAsync("alice", "approver");
+        var id = await AskAsync(agent, taskId, "volumes:write", "vol-1");
+
+        alice.StepUpPassword = null;
+        var none = await Assert.ThrowsAsync<WritApiException>(() => alice.ApproveAsync(id, "stolen session"));
+        Assert.Equal(("auth.reauthentication_required", 401), (none.Code, none.Status));
+        alice.StepUpPassword = "not alice's password";
+        Assert.Equal("auth.reauthentication_failed", (await Assert.ThrowsAsync<WritApiException>(() => alice.ApproveAsync(id, "guessing"))).Code);
+        Assert.Equal("pending", (await _writ.Admin().GetApprovalAsync(id)).Status);
+        Assert.Equal(2, (await _writ.Admin().SearchAuditAsync(action: "approval.approve")).Count(r => r.Decision == "deny" && r.Reason!.StartsWith("auth.reauthentication", StringComparison.Ordinal)));
+
+        alice.StepUpPassword = WritFixture.TestPassword;
+        Assert.Equal("approved", (await alice.ApproveAsync(id, "checked")).Status);
+    }
+
+    [Fact]
+    public async Task ScopeWrittenInAnotherOrder_IsStillRevokedWhenTheWindowCloses()
+    {
+        var (agent, taskId) = await AgentWithTaskAsync();
+        var alice = await _writ.UserAsync("alice", "approver");
+        var id = await AskAsync(agent, taskId, "volumes:read volumes:delete", "vol-1");
+        await alice.ApproveAsync(id, "ok", "2m");
+        var credential = await agent.Client.GetCredentialAsync("volumes:read volumes:delete", taskId, "vol-1", approvalId: id);
+        Assert.Equal("volumes:delete volumes:read", credential.Scope); // the approval's own (normalised) scope
+
+        _clock.Offset = TimeSpan.FromMinutes(3);
+        await _writ.Service<ApprovalMaintenance>().RunOnceAsync(default);
+        Assert.Contains("\"revoked\":1", Assert.Single(await _writ.Admin().SearchAuditAsync(action: "elevation.expire")).Details);
     }
 
     [Fact]

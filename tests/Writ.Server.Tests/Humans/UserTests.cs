@@ -56,6 +56,20 @@ public sealed class UserTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ParallelGuesses_GetNoMoreTriesThanTheLimit()
+    {
+        await _writ.Admin().AddUserAsync("bob", ["approver"], WritFixture.TestPassword);
+        var answers = await Task.WhenAll(Enumerable.Range(0, 12).Select(async i =>
+        {
+            try { await _writ.LoginAsync("bob", "guess number " + i); return "ok"; }
+            catch (WritApiException e) { return e.Code; }
+        }));
+        Assert.Equal(4, answers.Count(a => a == "auth.invalid_credentials"));
+        Assert.Equal(8, answers.Count(a => a == "auth.locked"));
+        Assert.Equal("auth.locked", (await Assert.ThrowsAsync<WritApiException>(() => _writ.LoginAsync("bob"))).Code);
+    }
+
+    [Fact]
     public async Task UnknownUser_GetsTheSameAnswerAsAWrongPassword()
     {
         var e = await Assert.ThrowsAsync<WritApiException>(() => _writ.LoginAsync("nobody"));
