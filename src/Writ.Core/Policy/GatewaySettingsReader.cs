@@ -10,7 +10,7 @@ namespace Writ.Core.Policy;
 /// Other keys stay in <see cref="ResourceEnvironmentDef.Settings"/> for other features. Inside the gateway keys,
 /// unknown keys are errors (a typo there would silently weaken a check).
 /// </summary>
-internal sealed partial class GatewaySettingsReader(List<PolicyDiagnostic> diagnostics)
+internal sealed partial class GatewaySettingsReader(List<PolicyDiagnostic> diagnostics) : YamlSectionReader(diagnostics)
 {
     public static readonly string[] GatewayKeys = ["upstream", "credential", "routes", "limits", "account"];
 
@@ -60,13 +60,13 @@ internal sealed partial class GatewaySettingsReader(List<PolicyDiagnostic> diagn
             return null;
         }
 
-        var before = diagnostics.Count;
+        var before = Diagnostics.Count;
         var upstream = ReadUpstream(upstreamNode, context);
         var credential = credentialNode is null ? null : ReadCredential(credentialNode, context);
         var routes = routesNode is null ? [] : ReadRoutes(routesNode, context, actions);
         var maxBody = limitsNode is null ? null : ReadLimits(limitsNode, context);
         var account = accountNode is null ? null : ReadAccount(accountNode, context, routes);
-        if (diagnostics.Count != before || upstream is null) return null;
+        if (Diagnostics.Count != before || upstream is null) return null;
         return new GatewayTarget(upstream, credential, new RouteTable(routes), maxBody, account);
     }
 
@@ -352,63 +352,10 @@ internal sealed partial class GatewaySettingsReader(List<PolicyDiagnostic> diagn
         return new AccountCheck(null, name.Value);
     }
 
-    // ---- small helpers, positions on every report ----
-
-    private Located? Scalar(YNode node, string what)
-    {
-        if (node is YScalar { IsNull: false } s) return new Located(s.Value, s.Pos);
-        Report(PolicyCodes.InvalidType, node.Pos, $"{what} must be a single value, not {node.Kind}");
-        return null;
-    }
-
-    private YMapping? Mapping(YNode node, string what)
-    {
-        if (node is YMapping map) return map;
-        Report(PolicyCodes.InvalidType, node.Pos, $"{what} must be a map, not {node.Kind}");
-        return null;
-    }
-
-    /// <summary>
-    /// True when the map has the key, or a misspelling of it that was already reported as an unknown key with a
-    /// "did you mean" (so a typo gives one diagnostic, not also a missing field).
-    /// </summary>
-    private static bool HasKey(YMapping map, string key) =>
-        map.Entries.Any(e => e.Key is YScalar { IsNull: false } s && (s.Value == key || PolicyReader.Suggest(s.Value, [key]) == key));
-
-    private IEnumerable<(Located Key, YNode Value)> Fields(YMapping map, string context, string[] allowed)
-    {
-        var seen = new Dictionary<string, SourcePos>(StringComparer.Ordinal);
-        foreach (var (keyNode, value) in map.Entries)
-        {
-            if (keyNode is not YScalar { IsNull: false } key)
-            {
-                Report(PolicyCodes.InvalidType, keyNode.Pos, $"a key must be a plain name, not {keyNode.Kind}");
-                continue;
-            }
-            if (Array.IndexOf(allowed, key.Value) < 0)
-            {
-                var hint = PolicyReader.Suggest(key.Value, allowed);
-                Report(PolicyCodes.UnknownKey, key.Pos,
-                    $"unknown key '{key.Value}' in {context}" + (hint is null ? $"; expected one of {string.Join(", ", allowed)}" : $"; did you mean '{hint}'?"));
-                continue;
-            }
-            if (seen.TryGetValue(key.Value, out var first))
-            {
-                Report(PolicyCodes.DuplicateKey, key.Pos, $"key '{key.Value}' appears twice in {context} (first at {first})");
-                continue;
-            }
-            seen[key.Value] = key.Pos;
-            yield return (new Located(key.Value, key.Pos), value);
-        }
-    }
-
     private static int CountOf(string text, string part)
     {
         var count = 0;
         for (var i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + part.Length, StringComparison.Ordinal)) count++;
         return count;
     }
-
-    private void Report(string code, SourcePos pos, string message) =>
-        diagnostics.Add(new PolicyDiagnostic(code, message, pos.File, pos.Line, pos.Column));
 }

@@ -21,7 +21,7 @@ namespace Writ.Core.Policy;
 ///   prompts: { "*": read }
 /// </code>
 /// </summary>
-internal sealed partial class McpSettingsReader(List<PolicyDiagnostic> diagnostics)
+internal sealed partial class McpSettingsReader(List<PolicyDiagnostic> diagnostics) : YamlSectionReader(diagnostics)
 {
     private static readonly string[] Keys = ["command", "args", "cwd", "env", "url", "headers", "timeout", "tools", "resources", "prompts"];
     private static readonly string[] RuleKeys = ["action", "arguments"];
@@ -53,7 +53,7 @@ internal sealed partial class McpSettingsReader(List<PolicyDiagnostic> diagnosti
         var context = $"mcp of {resource} in {environment}";
         if (Mapping(mcpNode, context) is not { } map) return null;
 
-        var before = diagnostics.Count;
+        var before = Diagnostics.Count;
         Located? command = null, cwd = null, url = null, timeout = null;
         YNode? args = null, env = null, headers = null, tools = null, resources = null, prompts = null;
         foreach (var (key, value) in Fields(map, context, Keys))
@@ -120,7 +120,7 @@ internal sealed partial class McpSettingsReader(List<PolicyDiagnostic> diagnosti
         var toolRules = tools is null ? McpRuleSet.Empty : Rules(tools, $"tools of {context}", actions, withArguments: true);
         var resourceRules = resources is null ? McpRuleSet.Empty : Rules(resources, $"resources of {context}", actions, withArguments: false);
         var promptRules = prompts is null ? McpRuleSet.Empty : Rules(prompts, $"prompts of {context}", actions, withArguments: false);
-        if (diagnostics.Count != before || downstream is null) return null;
+        if (Diagnostics.Count != before || downstream is null) return null;
         return new McpServerTarget(downstream, toolRules, resourceRules, promptRules, limit);
     }
 
@@ -316,51 +316,4 @@ internal sealed partial class McpSettingsReader(List<PolicyDiagnostic> diagnosti
         }
         return result;
     }
-
-    private Located? Scalar(YNode node, string what)
-    {
-        if (node is YScalar { IsNull: false } s) return new Located(s.Value, s.Pos);
-        Report(PolicyCodes.InvalidType, node.Pos, $"{what} must be a single value, not {node.Kind}");
-        return null;
-    }
-
-    private YMapping? Mapping(YNode node, string what)
-    {
-        if (node is YMapping map) return map;
-        Report(PolicyCodes.InvalidType, node.Pos, $"{what} must be a map, not {node.Kind}");
-        return null;
-    }
-
-    private static bool HasKey(YMapping map, string key) =>
-        map.Entries.Any(e => e.Key is YScalar { IsNull: false } s && (s.Value == key || PolicyReader.Suggest(s.Value, [key]) == key));
-
-    private IEnumerable<(Located Key, YNode Value)> Fields(YMapping map, string context, string[] allowed)
-    {
-        var seen = new Dictionary<string, SourcePos>(StringComparer.Ordinal);
-        foreach (var (keyNode, value) in map.Entries)
-        {
-            if (keyNode is not YScalar { IsNull: false } key)
-            {
-                Report(PolicyCodes.InvalidType, keyNode.Pos, $"a key must be a plain name, not {keyNode.Kind}");
-                continue;
-            }
-            if (Array.IndexOf(allowed, key.Value) < 0)
-            {
-                var hint = PolicyReader.Suggest(key.Value, allowed);
-                Report(PolicyCodes.UnknownKey, key.Pos,
-                    $"unknown key '{key.Value}' in {context}" + (hint is null ? $"; expected one of {string.Join(", ", allowed)}" : $"; did you mean '{hint}'?"));
-                continue;
-            }
-            if (seen.TryGetValue(key.Value, out var first))
-            {
-                Report(PolicyCodes.DuplicateKey, key.Pos, $"key '{key.Value}' appears twice in {context} (first at {first})");
-                continue;
-            }
-            seen[key.Value] = key.Pos;
-            yield return (new Located(key.Value, key.Pos), value);
-        }
-    }
-
-    private void Report(string code, SourcePos pos, string message) =>
-        diagnostics.Add(new PolicyDiagnostic(code, message, pos.File, pos.Line, pos.Column));
 }

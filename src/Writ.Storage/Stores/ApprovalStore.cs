@@ -146,8 +146,6 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
         }, ct);
     }
 
-
-
     private sealed class Row
     {
         public string Id { get; set; } = "";
