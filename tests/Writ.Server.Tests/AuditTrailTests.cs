@@ -76,7 +76,7 @@ public sealed class AuditTrailTests : IAsyncLifetime
     {
         var agent = await _writ.EnrollAsync("support-bot@staging");
         var task = await agent.Client.StartTaskAsync("t");
-        await BlockAuditInsertsAsync();
+        await _writ.BlockAuditAsync();
         var e = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("crm:read", task.Id, "customers/1"));
         Assert.Equal(503, e.Status);
         Assert.Equal("audit.unavailable", e.Code);
@@ -90,7 +90,7 @@ public sealed class AuditTrailTests : IAsyncLifetime
         var agent = await _writ.EnrollAsync("support-bot@staging");
         var task = await agent.Client.StartTaskAsync("t");
         await agent.Client.GetCredentialAsync("crm:read", task.Id, "customers/1");
-        await BlockAuditInsertsAsync();
+        await _writ.BlockAuditAsync();
 
         var suspend = await Assert.ThrowsAsync<WritApiException>(() => _writ.Admin().SuspendAgentAsync(agent.Id));
         Assert.Equal("audit.unavailable", suspend.Code);
@@ -105,15 +105,6 @@ public sealed class AuditTrailTests : IAsyncLifetime
         var codes = db.CreateCommand();
         codes.CommandText = "SELECT COUNT(*) FROM enrollment_codes";
         Assert.Equal(1L, (long)(await codes.ExecuteScalarAsync())!); // only the one the fixture used to enroll
-    }
-
-    private async Task BlockAuditInsertsAsync()
-    {
-        await using var db = new SqliteConnection($"Data Source={_writ.DatabasePath}");
-        await db.OpenAsync();
-        var sabotage = db.CreateCommand();
-        sabotage.CommandText = "CREATE TRIGGER writ_test_block BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk says no'); END;";
-        await sabotage.ExecuteNonQueryAsync();
     }
 
     [Fact]

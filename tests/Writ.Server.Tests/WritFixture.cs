@@ -144,6 +144,16 @@ public sealed class WritFixture : IAsyncDisposable
 
     public string PrintedOutput => _out.ToString();
 
+    /// <summary>Makes every audit append fail from now on (a trigger that aborts inserts), to test invariant 7: fail closed.</summary>
+    public async Task BlockAuditAsync()
+    {
+        await using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath}");
+        await db.OpenAsync();
+        var sabotage = db.CreateCommand();
+        sabotage.CommandText = "CREATE TRIGGER writ_test_block BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk says no'); END;";
+        await sabotage.ExecuteNonQueryAsync();
+    }
+
     /// <summary>
     /// Every value of every table of the SQLite file as text (blobs both as base64 and as UTF-8), for
     /// tests that plant a secret and prove it is stored nowhere in the clear.

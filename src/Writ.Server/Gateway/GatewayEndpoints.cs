@@ -183,12 +183,18 @@ internal static partial class GatewayEndpoints
 
         var targetUri = new Uri(plan.Target.Upstream.AbsoluteUri + GatewayPath.Format(plan.Segments)[1..] + Query(http.Request, queryName, secret));
 
-        // The decision is durable before anything leaves for the upstream (invariant 7).
-        await RecordAsync(audit, clock, call, Decisions.Allow, null, null, 0, started, ct, outcome: false);
-
         using var request = forwarder.BuildRequest(http.Request, targetUri, header, value);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(forwarder.Options.UpstreamTimeout);
+
+        // The decision is durable before the agent sees anything (invariant 7). A call that may change something upstream
+        // waits for it before anything leaves. A read (GET or HEAD on a read route: safe, RFC 9110 §9.2.1) is sent while the
+        // commit is under way and its answer is held until the commit is done, so the fsync and the upstream round trip
+        // overlap instead of adding up; if the audit fails, the answer is dropped and the call fails.
+        var decided = RecordAsync(audit, clock, call, Decisions.Allow, null, null, 0, started, ct, outcome: false);
+        var safe = call.Action == PolicyActions.Read && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
+        if (!safe) await decided;
+
         HttpResponseMessage upstream;
         try
         {
@@ -196,6 +202,7 @@ internal static partial class GatewayEndpoints
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
+            await decided;
             await RecordAsync(audit, clock, call, Decisions.Info, "gateway.upstream_timeout", null, 0, started, ct);
             await WriteProblemAsync(http, 504, "gateway.upstream_timeout", $"{call.Resource} did not answer within {forwarder.Options.UpstreamTimeout.TotalSeconds:0} s");
             return;
@@ -203,6 +210,7 @@ internal static partial class GatewayEndpoints
         catch (HttpRequestException)
         {
             // The exception text can name the upstream host and port; the agent gets the code only.
+            await decided;
             await RecordAsync(audit, clock, call, Decisions.Info, "gateway.upstream_unreachable", null, 0, started, ct);
             await WriteProblemAsync(http, 502, "gateway.upstream_unreachable", $"{call.Resource} could not be reached");
             return;
@@ -210,6 +218,7 @@ internal static partial class GatewayEndpoints
 
         using (upstream)
         {
+            await decided;
             try
             {
                 UpstreamForwarder.CopyResponseHeaders(upstream, http.Response, scrub);

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
 
 namespace Writ.Server.Tests.Mcp;
 
@@ -13,13 +12,7 @@ public sealed class McpAuditFailureTests(McpTestBed bed) : IClassFixture<McpTest
         var reader = await bed.ConnectAsync("reader@staging", "files:read");
         var author = await bed.ConnectAsync("author@staging", "files:write");
         var target = Path.Combine(bed.Root, "unaudited.txt");
-        await using (var db = new SqliteConnection($"Data Source={bed.Writ.DatabasePath}"))
-        {
-            await db.OpenAsync();
-            var sabotage = db.CreateCommand();
-            sabotage.CommandText = "CREATE TRIGGER writ_test_block BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk says no'); END;";
-            await sabotage.ExecuteNonQueryAsync();
-        }
+        await bed.Writ.BlockAuditAsync();
 
         var read = await reader.PostRawAsync(new JsonObject
         {
