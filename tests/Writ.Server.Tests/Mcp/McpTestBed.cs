@@ -31,6 +31,7 @@ public sealed class McpTestBed : IAsyncLifetime
 
     public string Policy => $$"""
         environments: { staging: {}, production: {} }
+        groups: { files-oncall: [alice, bob] }
         resources:
           files:
             actions: [read, write, delete]
@@ -109,6 +110,7 @@ public sealed class McpTestBed : IAsyncLifetime
             permissions: { files: [read], everything: [read], evil: [read], remote: [read], broken: [read], unsealed: [read] }
           files-writer:
             permissions: { files: [read, write] }
+            approvals: { files: { write: { approvers: [group:files-oncall, carol], justification: 10 } } }
           files-author:
             permissions: { files: [read, write] }
             preapproved: { files: [write] }
