@@ -101,6 +101,8 @@ internal sealed class McpGateway(
         var parsed = await ReadMessageAsync(http.Request);
         if (parsed.Error is { } bad)
         {
+            // The caller is authenticated: the record names its kind (an ai-agent sending a crafted message), not "unknown".
+            call.ActorKind = (await store.Agents.GetAsync(c.Subject, ct))?.Kind ?? ActorKinds.Unknown;
             await DenyAsync(call, bad.Code, ct);
             await WriteErrorAsync(http, 400, null, bad.RpcCode, bad.Code, bad.Message);
             return;

@@ -143,7 +143,7 @@ public sealed class McpAttackTests(McpTestBed bed) : IClassFixture<McpTestBed>
             (string?)error["error"]!["message"]);
         Assert.False(File.Exists(Path.Combine(bed.Root, "dup.txt")));
         Assert.Equal("hello from the allowed root", RawMcp.Text(after));
-        Assert.Contains(await bed.Writ.Admin().SearchAuditAsync(task: mcp.TaskId), a => a.Action == "mcp.call" && a.Decision == "deny" && a.Reason == "mcp.duplicate_key");
+        Assert.Contains(await bed.Writ.Admin().SearchAuditAsync(task: mcp.TaskId), a => a.Action == "mcp.call" && a.ActorKind == "ai-agent" && a.Decision == "deny" && a.Reason == "mcp.duplicate_key");
     }
 
     [Fact]
