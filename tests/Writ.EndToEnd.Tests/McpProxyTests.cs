@@ -316,6 +316,17 @@ public sealed partial class McpProxyTests : IAsyncLifetime
         await AssertAllTasksCompletedAsync();
     }
 
+    [Fact]
+    public async Task McpProxy_ClientLeavesWhilePending_StopsWaiting_AndCompletesTheTask()
+    {
+        var run = await Writ.RunAsync(ProxyEnvironment(), Initialize + "\n", "mcp-proxy", "files", "--scope", "files:write", "--justification", Why);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Matches("closed stdin while apr_[A-Za-z0-9_-]+ was waiting for a human; stopped waiting", run.Stderr);
+        Assert.Equal("", run.Stdout);
+        await AssertAllTasksCompletedAsync();
+    }
+
     [GeneratedRegex("apr_[A-Za-z0-9_-]+")]
     private static partial Regex ApprovalId();
 

@@ -138,24 +138,37 @@ internal static class McpProxyCommand
             var remaining = task.ExpiresAt - TimeProvider.System.GetUtcNow();
             var ttl = TimeSpan.FromSeconds(Math.Max(60, Math.Floor(remaining.TotalSeconds)));
             string? approvalId = null;
+            var pending = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var asking = client.GetApprovedCredentialAsync(scope, task.Id, justification, target, ttl, null, id =>
             {
                 approvalId = id;
                 Console.Error.WriteLine($"writ: {scope} needs a human's approval: asked as {id} with your justification. An approver runs `writ approvals show {id}`, then `writ approvals approve {id} --reason \"…\"`.");
                 Console.Error.WriteLine("writ: waiting for the decision; nothing is served until then (Ctrl+C stops waiting).");
+                pending.TrySetResult();
             }, waiting.Token);
-            if (await Task.WhenAny(asking, inputClosed) != asking)
+            // Only a wait for a human ends when the client leaves: input piped in and closed is served as usual otherwise.
+            var gone = pending.Task.ContinueWith(_ => inputClosed, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            if (await Task.WhenAny(asking, gone) != asking)
             {
                 await waiting.CancelAsync();
-                ct.ThrowIfCancellationRequested(); // a signal, not the client leaving
-                Console.Error.WriteLine($"writ: the MCP client closed stdin while {approvalId ?? "the request"} was waiting for a human; stopped waiting, nothing was served");
+                if (ct.IsCancellationRequested) // a signal, not the client leaving
+                {
+                    Console.Error.WriteLine($"writ: stopped waiting for {approvalId}; nothing was served, the task is completed");
+                    ct.ThrowIfCancellationRequested();
+                }
+                Console.Error.WriteLine($"writ: the MCP client closed stdin while {approvalId} was waiting for a human; stopped waiting, nothing was served, the task is completed");
                 return null;
             }
             Credential credential;
             try
             {
                 credential = await asking;
+            }
+            catch (OperationCanceledException) when (approvalId is not null && ct.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"writ: stopped waiting for {approvalId}; nothing was served, the task is completed");
+                throw;
             }
             catch (WritApiException e) when (approvalId is not null)
             {

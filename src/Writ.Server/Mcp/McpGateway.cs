@@ -409,7 +409,7 @@ internal sealed class McpGateway(
         try
         {
             // Repeated keys are refused, not resolved: Writ would check one value while the downstream may act on another
-            // (first wins here, last wins in JavaScript), e.g. "name":"read_text_file","name":"write_file".
+            // (parsers differ: some keep the first value, JavaScript's JSON.parse the last), e.g. "name":"read_text_file","name":"write_file".
             node = JsonNode.Parse(body.Span, documentOptions: new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
