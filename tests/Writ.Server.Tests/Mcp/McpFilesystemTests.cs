@@ -82,6 +82,21 @@ public sealed class McpFilesystemTests(McpTestBed bed) : IClassFixture<McpTestBe
     }
 
     [Fact]
+    public async Task DeleteTool_NeedsAnElevation_SaysToNameTheTarget()
+    {
+        var mcp = await bed.ConnectAsync("writer@staging", "files:read");
+
+        var answer = await mcp.CallToolAsync("delete_file", new JsonObject { ["path"] = Path.Combine(bed.Root, "hello.txt") });
+
+        var text = RawMcp.Text(answer);
+        Assert.Contains("mcp.approval_required", text);
+        Assert.Contains("a human's approval of a time-limited elevation on one target", text);
+        Assert.Contains("--scope files:delete --target TARGET --justification \"why\"", text);
+        Assert.Contains("scope=files:delete, target=TARGET and justification=\"why\"", text);
+        Assert.True(File.Exists(Path.Combine(bed.Root, "hello.txt")));
+    }
+
+    [Fact]
     public async Task WriteTool_NeedsApproval_TheFlowTheRefusalNames_ThenLetsItThroughInTheSameSession()
     {
         var mcp = await bed.ConnectAsync("writer@staging", "files:read");
