@@ -35,7 +35,6 @@ public sealed partial class ElevationStoryTests : IAsyncLifetime
         _ = ServeAsync();
         _server = await ServerProcess.StartAsync(_root);
         _admin = new() { ["WRIT_ADDR"] = _server.Addr, ["WRIT_TOKEN"] = _server.AdminToken, ["XDG_CONFIG_HOME"] = Path.Combine(_root, "admin-config") };
-        _alice = new() { ["WRIT_ADDR"] = _server.Addr, ["XDG_CONFIG_HOME"] = Path.Combine(_root, "alice-config") };
         _agentMachine = new() { ["WRIT_ADDR"] = _server.Addr, ["XDG_CONFIG_HOME"] = Path.Combine(_root, "agent-config") };
 
         var policy = Path.Combine(_root, "policy.yaml");
@@ -64,10 +63,7 @@ public sealed partial class ElevationStoryTests : IAsyncLifetime
             """);
         Assert.Equal(0, (await Writ.RunAsync(_admin, null, "apply", "-f", policy)).ExitCode);
         Assert.Equal(0, (await Writ.RunAsync(_admin, "sk_volumes_E2E_FAKE_91af\n", "secret", "put", "volumes-staging")).ExitCode);
-        var added = await Writ.RunAsync(_admin, Password + "\n", "user", "add", "alice", "--role", "approver");
-        Assert.True(added.ExitCode == 0, added.Stderr);
-        var login = await Writ.RunAsync(_alice, Password + "\n", "login", "--user", "alice", "--addr", _server.Addr);
-        Assert.True(login.ExitCode == 0, login.Stderr);
+        _alice = await Writ.UserAsync(_admin, "alice", "approver", Password, Path.Combine(_root, "alice-config"));
         var code = await Writ.RunAsync(_admin, null, "agent", "enroll-code", "coding-agent@staging");
         var enroll = await Writ.RunAsync(_agentMachine, null, "enroll", "--agent", "coding-agent@staging", "--code", code.Stdout.Trim(), "--server", _server.Addr);
         Assert.True(enroll.ExitCode == 0, enroll.Stderr);

@@ -26,6 +26,20 @@ public static class Writ
         return new Result(process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// Adds a person with <paramref name="role"/> (as the admin in <paramref name="admin"/>), logs them in with
+    /// <c>writ login</c> from their own config directory, and returns the environment of their shell.
+    /// </summary>
+    public static async Task<Dictionary<string, string>> UserAsync(Dictionary<string, string> admin, string name, string role, string password, string configHome)
+    {
+        var added = await RunAsync(admin, password + "\n", "user", "add", name, "--role", role);
+        Assert.True(added.ExitCode == 0, added.Stderr);
+        var user = new Dictionary<string, string> { ["WRIT_ADDR"] = admin["WRIT_ADDR"], ["XDG_CONFIG_HOME"] = configHome };
+        var login = await RunAsync(user, password + "\n", "login", "--user", name, "--addr", admin["WRIT_ADDR"]);
+        Assert.True(login.ExitCode == 0, login.Stderr);
+        return user;
+    }
+
     public static ProcessStartInfo Start(IReadOnlyDictionary<string, string> env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

@@ -5,6 +5,8 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Writ.Client.Contracts;
 using Writ.Client.Http;
 using Writ.Core.Policy;
 
@@ -16,6 +18,8 @@ namespace Writ.Cli.Commands;
 /// <c>/mcp/RESOURCE</c> with a fresh DPoP proof and the task's credential (refreshed before it expires), writes the
 /// answers (and streamed progress) back as lines, and completes the task — revoking every credential issued under it —
 /// when the client closes stdin or on SIGINT/SIGTERM. The client never sees a token; stdout carries only MCP messages.
+/// A scope that needs a human (write: approval, delete: elevation) is asked for with <c>--justification</c> before anything
+/// is served; see <see cref="SessionCredential"/> for how long the approval then lasts.
 /// </summary>
 internal static class McpProxyCommand
 {
@@ -28,9 +32,13 @@ internal static class McpProxyCommand
         var target = new Option<string>("--target") { Description = "what the credential may touch, e.g. customers/12345" };
         var agent = new Option<string>("--agent") { Description = "enrolled agent id (default: WRIT_AGENT, or the only agent enrolled here)" };
         var ttl = new Option<string>("--ttl") { Description = "how long the session's task may last, e.g. 8h (default 1h, at most 8h)" };
+        var justification = new Option<string>("--justification")
+        {
+            Description = "why: when the scope needs a human (write, delete), ask for it with this reason and wait for the decision before serving",
+        };
         var command = new Command("mcp-proxy", "serve an MCP resource over stdio to a local MCP client, through the Writ MCP gateway; the task closes when the client disconnects")
         {
-            resource, scopes, purpose, onBehalfOf, target, agent, ttl,
+            resource, scopes, purpose, onBehalfOf, target, agent, ttl, justification,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -42,14 +50,16 @@ internal static class McpProxyCommand
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            // stdin is read from the start, so a client that goes away while a human is being asked ends the wait.
+            var input = new InputLines(stop.Token);
             try
             {
-                var t = parse.GetValue(target);
-                // Fail before serving anything if policy refuses the scope.
-                await client.GetCredentialAsync(scope, task.Id, t, ct: ct);
-                var handler = new DpopCredentialHandler(client, c => client.GetCredentialAsync(scope, task.Id, t, ct: c));
+                // Fail before serving anything if policy refuses the scope; wait here if it needs a human.
+                var credential = await SessionCredential.OpenAsync(client, scope, task, parse.GetValue(target), parse.GetValue(justification), input.Closed, stop.Token);
+                if (credential is null) return 1;
+                var handler = new DpopCredentialHandler(client, credential.GetAsync);
                 using var http = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(15) };
-                await new Relay(http, new Uri(client.Server, "mcp/" + name)).RunAsync(stop.Token);
+                await new Relay(http, new Uri(client.Server, "mcp/" + name), input).RunAsync(stop.Token);
                 return 0;
             }
             finally
@@ -84,8 +94,144 @@ internal static class McpProxyCommand
         return string.Join(' ', values.Distinct());
     }
 
+    /// <summary>
+    /// The credential the session runs on. A scope the policy allows is refreshed before it expires, as for any agent. A
+    /// scope that needs a human is asked for once, with the justification and a TTL of the task's remaining life (capped
+    /// by the role's <c>max_ttl</c> and the rule's <c>max_grant</c>, or an elevation's window): an approval grants its
+    /// request once and is bound to it exactly, so refreshing would page the approvers again. The approved credential's
+    /// expiry is therefore the session's limit for that scope; after it every request gets a JSON-RPC error
+    /// <c>mcp.approval_ended</c> that says to start a new session, and nothing more is sent.
+    /// </summary>
+    private sealed class SessionCredential
+    {
+        /// <summary>Stop using an approved credential this long before it expires, so no call leaves with a dying token.</summary>
+        private static readonly TimeSpan EndMargin = TimeSpan.FromSeconds(5);
+
+        private readonly Func<CancellationToken, Task<Credential>> _refresh;
+        private readonly Credential? _approved;
+        private readonly string? _approvalId;
+        private int _endedNoticed;
+
+        private SessionCredential(Func<CancellationToken, Task<Credential>> refresh, Credential? approved, string? approvalId)
+        {
+            _refresh = refresh;
+            _approved = approved;
+            _approvalId = approvalId;
+        }
+
+        public static async Task<SessionCredential?> OpenAsync(
+            WritAgentClient client, string scope, TaskInfo task, string? target, string? justification, Task inputClosed, CancellationToken ct)
+        {
+            if (justification is null)
+            {
+                try
+                {
+                    await client.GetCredentialAsync(scope, task.Id, target, ct: ct);
+                }
+                catch (WritApiException e) when (e.Code is "approval.justification_required" || e.OAuthError is "approval_required" or "elevation_required")
+                {
+                    throw new CliException($"{scope} needs a human's approval, and a human needs a reason: add --justification \"why\" and mcp-proxy asks for it and waits for the decision before serving");
+                }
+                return new SessionCredential(c => client.GetCredentialAsync(scope, task.Id, target, ct: c), null, null);
+            }
+
+            var remaining = task.ExpiresAt - TimeProvider.System.GetUtcNow();
+            var ttl = TimeSpan.FromSeconds(Math.Max(60, Math.Floor(remaining.TotalSeconds)));
+            string? approvalId = null;
+            var pending = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var asking = client.GetApprovedCredentialAsync(scope, task.Id, justification, target, ttl, null, id =>
+            {
+                approvalId = id;
+                Console.Error.WriteLine($"writ: {scope} needs a human's approval: asked as {id} with your justification. An approver runs `writ approvals show {id}`, then `writ approvals approve {id} --reason \"…\"`.");
+                Console.Error.WriteLine("writ: waiting for the decision; nothing is served until then (Ctrl+C stops waiting).");
+                pending.TrySetResult();
+            }, waiting.Token);
+            // Only a wait for a human ends when the client leaves: input piped in and closed is served as usual otherwise.
+            var gone = pending.Task.ContinueWith(_ => inputClosed, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            if (await Task.WhenAny(asking, gone) != asking)
+            {
+                await waiting.CancelAsync();
+                if (ct.IsCancellationRequested) // a signal, not the client leaving
+                {
+                    Console.Error.WriteLine($"writ: stopped waiting for {approvalId}; nothing was served, the task is completed");
+                    ct.ThrowIfCancellationRequested();
+                }
+                Console.Error.WriteLine($"writ: the MCP client closed stdin while {approvalId} was waiting for a human; stopped waiting, nothing was served, the task is completed");
+                return null;
+            }
+            Credential credential;
+            try
+            {
+                credential = await asking;
+            }
+            catch (OperationCanceledException) when (approvalId is not null && ct.IsCancellationRequested)
+            {
+                Console.Error.WriteLine($"writ: stopped waiting for {approvalId}; nothing was served, the task is completed");
+                throw;
+            }
+            catch (WritApiException e) when (approvalId is not null)
+            {
+                var what = e.Code switch
+                {
+                    "approval.denied" => "was denied",
+                    "approval.expired" or "elevation.window_closed" => "expired",
+                    _ => "ended without a grant",
+                };
+                Console.Error.WriteLine($"writ: approval {approvalId} for {scope} {what} ({e.Code}): {e.Message}");
+                Console.Error.WriteLine("writ: nothing was served; the task is completed");
+                return null;
+            }
+            if (approvalId is null) return new SessionCredential(c => client.GetCredentialAsync(scope, task.Id, target, ttl, ct: c), null, null);
+            Console.Error.WriteLine($"writ: approval {approvalId} granted {credential.Scope} until {credential.ExpiresAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, the limit of this session for it; serving");
+            return new SessionCredential(_ => Task.FromResult(credential), credential, approvalId);
+        }
+
+        public Task<Credential> GetAsync(CancellationToken ct)
+        {
+            if (_approved is null) return _refresh(ct);
+            if (TimeProvider.System.GetUtcNow() < _approved.ExpiresAt - EndMargin) return Task.FromResult(_approved);
+            var message = $"the human approval {_approvalId} for {_approved.Scope} ended at {_approved.ExpiresAt.UtcDateTime:HH:mm:ss}Z; an approval grants once, " +
+                          "so nothing was sent: restart writ mcp-proxy with --justification to ask a human again";
+            if (Interlocked.Exchange(ref _endedNoticed, 1) == 0) Console.Error.WriteLine("writ: " + message);
+            throw new WritApiException(401, "mcp.approval_ended", message);
+        }
+    }
+
+    /// <summary>stdin as lines, read from the moment the proxy starts (MCP stdio transport: one message per line).</summary>
+    private sealed class InputLines
+    {
+        private readonly Channel<string> _lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+        public InputLines(CancellationToken ct) => Closed = PumpAsync(ct);
+
+        /// <summary>Completes when the client closed stdin (or the proxy is stopping).</summary>
+        public Task Closed { get; }
+
+        private async Task PumpAsync(CancellationToken ct)
+        {
+            await Task.Yield();
+            var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false));
+            try
+            {
+                while (await stdin.ReadLineAsync(ct) is { } line) await _lines.Writer.WriteAsync(line, ct);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+                // Stopping, or stdin broke: either way no more input.
+            }
+            finally
+            {
+                _lines.Writer.TryComplete();
+            }
+        }
+
+        public async Task<string?> ReadLineAsync(CancellationToken ct) =>
+            await _lines.Reader.WaitToReadAsync(ct) && _lines.Reader.TryRead(out var line) ? line : null;
+    }
+
     /// <summary>stdin lines → POST /mcp/RESOURCE → stdout lines. Requests run concurrently (so progress and cancellation work).</summary>
-    private sealed class Relay(HttpClient http, Uri endpoint)
+    private sealed class Relay(HttpClient http, Uri endpoint, InputLines input)
     {
         private readonly SemaphoreSlim _write = new(1, 1);
         private readonly Stream _stdout = Console.OpenStandardOutput();
@@ -115,11 +261,10 @@ internal static class McpProxyCommand
 
         private async Task ReadLoopAsync(CancellationToken ct)
         {
-            var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false));
             var inFlight = new List<Task>();
             try
             {
-                while (await stdin.ReadLineAsync(ct) is { } line)
+                while (await input.ReadLineAsync(ct) is { } line)
                 {
                     if (line.Length == 0) continue;
                     inFlight.RemoveAll(t => t.IsCompleted);
@@ -142,11 +287,11 @@ internal static class McpProxyCommand
             JsonNode? id = null;
             try
             {
-                id = (JsonNode.Parse(line) as JsonObject)?["id"]?.DeepClone();
+                id = (JsonNode.Parse(line, documentOptions: Strict) as JsonObject)?["id"]?.DeepClone();
             }
             catch (JsonException)
             {
-                // Forwarded as is: the server answers a parse error.
+                // Forwarded as is: the server answers a parse error, or refuses repeated keys (mcp.duplicate_key).
             }
             try
             {
@@ -220,11 +365,14 @@ internal static class McpProxyCommand
             }
         }
 
+        /// <summary>Repeated keys make a line unreadable here too (a JsonObject with one throws on lookup); the server refuses it.</summary>
+        private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false };
+
         private static string? MethodOf(string line)
         {
             try
             {
-                return (string?)(JsonNode.Parse(line) as JsonObject)?["method"];
+                return (string?)(JsonNode.Parse(line, documentOptions: Strict) as JsonObject)?["method"];
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException)
             {

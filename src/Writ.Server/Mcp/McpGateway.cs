@@ -101,6 +101,8 @@ internal sealed class McpGateway(
         var parsed = await ReadMessageAsync(http.Request);
         if (parsed.Error is { } bad)
         {
+            // The caller is authenticated: the record names its kind (an ai-agent sending a crafted message), not "unknown".
+            call.ActorKind = (await store.Agents.GetAsync(c.Subject, ct))?.Kind ?? ActorKinds.Unknown;
             await DenyAsync(call, bad.Code, ct);
             await WriteErrorAsync(http, 400, null, bad.RpcCode, bad.Code, bad.Message);
             return;
@@ -402,13 +404,19 @@ internal sealed class McpGateway(
                 return (null, new ParseFailure(InvalidRequest, "mcp.too_large", $"a message is at most {options.MaxRequestBytes} bytes"));
             buffer.Write(chunk, 0, read);
         }
+        var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length).Span, documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            // Repeated keys are refused, not resolved: Writ would check one value while the downstream may act on another
+            // (parsers differ: some keep the first value, JavaScript's JSON.parse the last), e.g. "name":"read_text_file","name":"write_file".
+            node = JsonNode.Parse(body.Span, documentOptions: new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
+            if (DuplicateKey(body) is { } duplicate)
+                return (null, new ParseFailure(InvalidRequest, "mcp.duplicate_key",
+                    $"the key '{McpGuard.Shown(duplicate.Name)}' appears more than once in {McpGuard.Shown(duplicate.Where)}: messages with repeated keys are refused at any depth, so that Writ and the MCP server read the same call"));
             // The position helps the caller; the message never echoes the content.
             return (null, new ParseFailure(ParseError, "mcp.parse_error", $"the body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})"));
         }
@@ -419,6 +427,42 @@ internal sealed class McpGateway(
                 && (o["method"] is null || o["method"]!.GetValueKind() == JsonValueKind.String) => (o, null),
             _ => (null, new ParseFailure(InvalidRequest, "mcp.invalid_request", "the body must be a JSON-RPC 2.0 object with \"jsonrpc\": \"2.0\" and a string \"method\"")),
         };
+    }
+
+    /// <summary>For a body the strict parse refused: the first repeated key and where it is (<c>$.params.arguments</c>), if that was why.</summary>
+    private static (string Name, string Where)? DuplicateKey(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            return Find(document.RootElement, "$");
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        static (string, string)? Find(JsonElement element, string where)
+        {
+            if (element.ValueKind == JsonValueKind.Object)
+            {
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (!seen.Add(property.Name)) return (property.Name, where);
+                    if (Find(property.Value, where + "." + property.Name) is { } inner) return inner;
+                }
+            }
+            else if (element.ValueKind == JsonValueKind.Array)
+            {
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (Find(item, $"{where}[{i++}]") is { } inner) return inner;
+                }
+            }
+            return null;
+        }
     }
 
     private static string? StringParam(JsonObject? parameters, string key) =>

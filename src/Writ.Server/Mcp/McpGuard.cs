@@ -107,12 +107,27 @@ internal static class McpGuard
         var decision = policy?.Evaluate(new AccessRequest(claims.Subject, claims.Environment, resource, [action], claims.Target, null));
         return decision?.Kind switch
         {
-            DecisionKind.ApprovalRequired or DecisionKind.ElevationRequired => McpVerdict.Deny(ApprovalRequired,
-                $"{what} is {scope}, which needs a human approval{(decision.Kind == DecisionKind.ElevationRequired ? " (a time-limited elevation)" : "")} before {claims.Subject} may use it; it was not attempted. Ask your operator to approve {scope} for this task, then start a new session with that scope.", action),
+            DecisionKind.ApprovalRequired or DecisionKind.ElevationRequired => McpVerdict.Deny(ApprovalRequired, HowToAsk(what, scope, claims, decision.Kind), action),
             DecisionKind.Allow => McpVerdict.Deny(NotInScope,
                 $"{what} is {scope}, which this session's credential does not include; it was not attempted. Start a session with scope {scope} to use it.", action),
             _ => McpVerdict.Deny(NotGranted, $"{what} is {scope}, which the policy does not grant to {claims.Subject}; it was not attempted.", action),
         };
+    }
+
+    /// <summary>
+    /// The refusal of a tool that needs a human (invariant 5) says how to ask through the approval flow, for both kinds of
+    /// client: <c>writ mcp-proxy</c>'s flags, and the <c>/oauth/token</c> parameters. It never names the approvers: the
+    /// model reading it is not the place to learn whom to pressure.
+    /// </summary>
+    private static string HowToAsk(string what, string scope, AccessTokenClaims claims, DecisionKind kind)
+    {
+        var elevation = kind == DecisionKind.ElevationRequired;
+        var target = elevation ? claims.Target ?? "TARGET" : null;
+        var needs = elevation ? "a written justification and a human's approval of a time-limited elevation on one target" : "a written justification and a human's approval";
+        var flags = elevation ? $"--scope {scope} --target {target} --justification \"why\"" : $"--scope {scope} --justification \"why\"";
+        var form = elevation ? $"scope={scope}, target={target} and justification=\"why\"" : $"scope={scope} and justification=\"why\"";
+        return $"{what} is {scope}, which needs {needs} before {claims.Subject} may use it; it was not attempted. " +
+               $"To ask: restart writ mcp-proxy with {flags} (it waits for the approval), or over HTTP request a token at /oauth/token with {form} for this task (the approval flow) and call again with it.";
     }
 
     private static (JsonNode? Value, string? Error) CheckPaths(JsonNode value, McpArgumentRule constraint, string argName, string tool)

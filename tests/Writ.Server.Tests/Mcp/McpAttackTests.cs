@@ -116,6 +116,36 @@ public sealed class McpAttackTests(McpTestBed bed) : IClassFixture<McpTestBed>
         Assert.NotNull(after["result"]?["tools"]);
     }
 
+    public static TheoryData<string, string, string> DuplicateKeys => new()
+    {
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_text_file","name":"write_file","arguments":{"path":"ROOT/dup.txt","content":"x"}}}""", "name", "$.params" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file","arguments":{"path":"ROOT/hello.txt"},"arguments":{"path":"ROOT/dup.txt","content":"x"}}}""", "arguments", "$.params" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file","arguments":{"path":"ROOT/hello.txt","content":"x","path":"ROOT/dup.txt"}}}""", "path", "$.params.arguments" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"write_file","arguments":{"path":"ROOT/dup.txt","content":"x"}}}""", "method", "$" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_text_file","n\u0061me":"write_file","arguments":{"path":"ROOT/dup.txt","content":"x"}}}""", "name", "$.params" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"items":[1,{"deep":{"k":1,"k":2}}]}}}""", "k", "$.params.arguments.items[1].deep" },
+    };
+
+    [Theory]
+    [MemberData(nameof(DuplicateKeys))]
+    public async Task Post_DuplicateKeysAtAnyDepth_AreRefusedAndAudited_AndSessionSurvives(string body, string key, string where)
+    {
+        var mcp = await bed.ConnectAsync("writer@staging", "files:read");
+
+        var response = await mcp.PostRawAsync(body.Replace("ROOT", bed.Root, StringComparison.Ordinal));
+        var after = await mcp.CallToolAsync("read_text_file", new JsonObject { ["path"] = Path.Combine(bed.Root, "hello.txt") });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await RawMcp.MessagesAsync(response))[0];
+        Assert.Equal(-32600, (int)error["error"]!["code"]!);
+        Assert.Equal("mcp.duplicate_key", RawMcp.ErrorCode(error));
+        Assert.Equal($"the key '{key}' appears more than once in {where}: messages with repeated keys are refused at any depth, so that Writ and the MCP server read the same call",
+            (string?)error["error"]!["message"]);
+        Assert.False(File.Exists(Path.Combine(bed.Root, "dup.txt")));
+        Assert.Equal("hello from the allowed root", RawMcp.Text(after));
+        Assert.Contains(await bed.Writ.Admin().SearchAuditAsync(task: mcp.TaskId), a => a.Action == "mcp.call" && a.ActorKind == "ai-agent" && a.Decision == "deny" && a.Reason == "mcp.duplicate_key");
+    }
+
     [Fact]
     public async Task Post_WrongContentType_IsJsonRpcError()
     {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Writ.Client.Http;
 
 namespace Writ.Server.Tests.Mcp;
 
@@ -68,10 +69,52 @@ public sealed class McpFilesystemTests(McpTestBed bed) : IClassFixture<McpTestBe
 
         var answer = await mcp.CallToolAsync("write_file", new JsonObject { ["path"] = target, ["content"] = "x" });
 
+        var text = RawMcp.Text(answer);
         Assert.True(RawMcp.IsToolError(answer));
-        Assert.Contains("mcp.approval_required", RawMcp.Text(answer));
-        Assert.Contains("files:write", RawMcp.Text(answer));
+        Assert.Contains("mcp.approval_required", text);
+        Assert.Contains("needs a written justification and a human's approval", text);
+        Assert.Contains("writ mcp-proxy with --scope files:write --justification \"why\"", text);
+        Assert.Contains("/oauth/token with scope=files:write and justification=\"why\"", text);
+        Assert.DoesNotContain("alice", text); // the approvers are not the model's business
+        Assert.DoesNotContain("files-oncall", text);
+        Assert.DoesNotContain("carol", text);
         Assert.False(File.Exists(target));
+    }
+
+    [Fact]
+    public async Task DeleteTool_NeedsAnElevation_SaysToNameTheTarget()
+    {
+        var mcp = await bed.ConnectAsync("writer@staging", "files:read");
+
+        var answer = await mcp.CallToolAsync("delete_file", new JsonObject { ["path"] = Path.Combine(bed.Root, "hello.txt") });
+
+        var text = RawMcp.Text(answer);
+        Assert.Contains("mcp.approval_required", text);
+        Assert.Contains("a human's approval of a time-limited elevation on one target", text);
+        Assert.Contains("--scope files:delete --target TARGET --justification \"why\"", text);
+        Assert.Contains("scope=files:delete, target=TARGET and justification=\"why\"", text);
+        Assert.True(File.Exists(Path.Combine(bed.Root, "hello.txt")));
+    }
+
+    [Fact]
+    public async Task WriteTool_NeedsApproval_TheFlowTheRefusalNames_ThenLetsItThroughInTheSameSession()
+    {
+        var mcp = await bed.ConnectAsync("writer@staging", "files:read");
+        var target = Path.Combine(bed.Root, "approved-write.txt");
+        var write = new JsonObject { ["path"] = target, ["content"] = "approved by a human" };
+        var refused = await mcp.CallToolAsync("write_file", (JsonObject)write.DeepClone());
+
+        // What the refusal says to do over HTTP: a token for files:write with a justification, which a human approves.
+        var pending = await Assert.ThrowsAsync<WritApiException>(() =>
+            mcp.Agent.Client.GetCredentialAsync("files:write", mcp.TaskId, justification: "write the approved release notes"));
+        await (await bed.Writ.UserAsync("alice", "approver")).ApproveAsync(pending.ApprovalId!, "release notes are expected");
+        var approved = await mcp.Agent.Client.GetCredentialAsync("files:write", mcp.TaskId, approvalId: pending.ApprovalId);
+        var written = await new RawMcp(bed.Writ, mcp.Agent, mcp.TaskId, approved, "files") { Session = mcp.Session }.CallToolAsync("write_file", write);
+
+        Assert.Contains("mcp.approval_required", RawMcp.Text(refused));
+        Assert.Equal("approval_required", pending.OAuthError);
+        Assert.False(RawMcp.IsToolError(written), RawMcp.Text(written));
+        Assert.Equal("approved by a human", await File.ReadAllTextAsync(target));
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed class McpTestBed : IAsyncLifetime
 
     public string Policy => $$"""
         environments: { staging: {}, production: {} }
+        groups: { files-oncall: [alice, bob] }
         resources:
           files:
             actions: [read, write, delete]
@@ -47,6 +48,7 @@ public sealed class McpTestBed : IAsyncLifetime
                     write_file: { action: write, arguments: { path: { path: "{{Root}}/**", required: true } } }
                     edit_file: { action: write, arguments: { path: { path: "{{Root}}/**", required: true } } }
                     move_file: { action: write, arguments: { source: { path: "{{Root}}/**", required: true }, destination: { path: "{{Root}}/**", required: true } } }
+                    delete_file: delete   # not a tool of server-filesystem: Writ decides before the downstream is asked
               production:
                 mcp:
                   command: {{McpPeers.Node}}
@@ -108,7 +110,8 @@ public sealed class McpTestBed : IAsyncLifetime
           files-reader:
             permissions: { files: [read], everything: [read], evil: [read], remote: [read], broken: [read], unsealed: [read] }
           files-writer:
-            permissions: { files: [read, write] }
+            permissions: { files: [read, write, delete] }
+            approvals: { files: { write: { approvers: [group:files-oncall, carol], justification: 10 } } }
           files-author:
             permissions: { files: [read, write] }
             preapproved: { files: [write] }
