@@ -129,6 +129,22 @@ public abstract partial class StoreContractTests
     }
 
     [Fact]
+    public async Task Approvals_OfAnEndedTask_Expire_BeforeTheirOwnExpiry()
+    {
+        await SeedTaskWithCredentialsAsync("task_open", "bot@staging", TimeSpan.FromHours(1));
+        await SeedTaskWithCredentialsAsync("task_done", "bot@staging", TimeSpan.FromHours(1));
+        await SeedTaskWithCredentialsAsync("task_short", "bot@staging", TimeSpan.FromMinutes(2));
+        await Store.Approvals.CreateAsync(NewApproval("apr_open", "task_open"), Ct);
+        await Store.Approvals.CreateAsync(NewApproval("apr_done", "task_done"), Ct);
+        await Store.Approvals.CreateAsync(NewApproval("apr_short", "task_short"), Ct);
+        Assert.True(await Store.Tasks.CompleteAsync("task_done", T0.AddMinutes(1), Ct));
+
+        var expired = await Store.Approvals.ExpireDueAsync(T0.AddMinutes(3), Ct);
+        Assert.Equal(["apr_done", "apr_short"], expired.Select(a => a.Id).Order());
+        Assert.Equal(ApprovalStatuses.Pending, (await Store.Approvals.GetAsync("apr_open", Ct))!.Status);
+    }
+
+    [Fact]
     public async Task Webhooks_Outbox_DueRetryDeliveredFailed()
     {
         WebhookDelivery Delivery(string id) => new(id, "approval.requested", "apr_1", "https://hooks.example/x", "{\"text\":\"hi\"}",

@@ -65,7 +65,7 @@ public interface IApprovalStore
     /// </summary>
     Task<bool> UpdateAsync(Approval updated, CancellationToken ct);
 
-    /// <summary>Marks pending approvals past their expiry as expired; returns them.</summary>
+    /// <summary>Marks pending approvals past their expiry, or whose task has ended (completed, expired), as expired; returns them.</summary>
     Task<IReadOnlyList<Approval>> ExpireDueAsync(DateTimeOffset now, CancellationToken ct);
 
     /// <summary>

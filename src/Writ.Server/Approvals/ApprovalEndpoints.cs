@@ -85,6 +85,11 @@ internal static class ApprovalEndpoints
                 ? ApprovalDecisions.Decide(approval, user!, approve, body.Value.Reason, window, now)
                 : Result<Approval>.Fail("auth.reauthentication_failed", "the password is not right");
         }
+        if (decided.IsSuccess && approve && !await TaskIsOpenAsync(store, approval.Request.TaskId, now, ct))
+        {
+            decided = Result<Approval>.Fail("approval.task_ended",
+                $"task {approval.Request.TaskId} has ended (completed or expired): approving would grant nothing; the agent must ask again under an open task");
+        }
         if (!decided.IsSuccess)
         {
             await audit.RecordAsync(Event(now, caller, action, approval, Decisions.Deny, decided.Error!.Code, body.Value.Reason), null, ct);
@@ -104,10 +109,13 @@ internal static class ApprovalEndpoints
         return Results.Json(ToInfo(next), WritJson.Options);
     }
 
+    private static async Task<bool> TaskIsOpenAsync(IWritStore store, string taskId, DateTimeOffset now, CancellationToken ct) =>
+        await store.Tasks.GetAsync(taskId, ct) is { } task && task.IsOpenAt(now);
+
     private static int StatusOf(string code) => code switch
     {
         "approval.reason_required" or "approval.invalid_reason" or "approval.invalid_window" => 400,
-        "approval.not_pending" or "approval.expired" or "approval.already_decided" => 409,
+        "approval.not_pending" or "approval.expired" or "approval.already_decided" or "approval.task_ended" => 409,
         "auth.reauthentication_required" or "auth.reauthentication_failed" => 401,
         _ => 403,
     };

@@ -3,6 +3,7 @@ using Dapper;
 using Writ.Core.Approvals;
 using Writ.Core.Audit;
 using Writ.Core.Storage;
+using Writ.Core.Tasks;
 
 namespace Writ.Storage.Stores;
 
@@ -103,8 +104,10 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
         return engine.WriteAsync<IReadOnlyList<Approval>>(async (c, tx) =>
         {
             var due = (await c.QueryAsync<Row>(new CommandDefinition(
-                $"SELECT {Columns} FROM approvals WHERE status = @pending AND expires_at <= @at",
-                new { pending = ApprovalStatuses.Pending, at }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToList();
+                // Past their own expiry, or asked for a task that has ended: approving those would grant nothing.
+                $"SELECT {Columns} FROM approvals WHERE status = @pending AND (expires_at <= @at " +
+                "OR task_id IN (SELECT id FROM tasks WHERE status <> @open OR expires_at <= @at))",
+                new { pending = ApprovalStatuses.Pending, open = TaskStatuses.Open, at }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToList();
             var expired = new List<Approval>();
             foreach (var row in due)
             {

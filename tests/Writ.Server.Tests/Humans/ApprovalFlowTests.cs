@@ -291,6 +291,22 @@ public sealed class ApprovalFlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RequestOfAnEndedTask_CannotBeApproved_AndIsExpiredByMaintenance()
+    {
+        var (agent, taskId) = await AgentWithTaskAsync();
+        var alice = await _writ.UserAsync("alice", "approver");
+        var id = await AskAsync(agent, taskId, "volumes:write", "vol-1");
+        await agent.Client.CompleteTaskAsync(taskId);
+
+        var moot = await Assert.ThrowsAsync<WritApiException>(() => alice.ApproveAsync(id, "looks fine to me"));
+        Assert.Equal(("approval.task_ended", 409), (moot.Code, moot.Status));
+        Assert.Equal("pending", (await _writ.Admin().GetApprovalAsync(id)).Status);
+        await _writ.Service<ApprovalMaintenance>().RunOnceAsync(default);
+        Assert.Equal("expired", (await _writ.Admin().GetApprovalAsync(id)).Status);
+        Assert.Contains(await _writ.Admin().SearchAuditAsync(action: "approval.approve"), e => e.Reason == "approval.task_ended" && e.Decision == "deny");
+    }
+
+    [Fact]
     public async Task Elevation_IsUsableOnlyInsideItsWindow_OnItsOneTarget_AndItsCredentialsAreRevokedWhenItCloses()
     {
         var (agent, taskId) = await AgentWithTaskAsync(onBehalfOf: "carol");
