@@ -103,9 +103,11 @@ internal static partial class GatewayEndpoints
             return new Error("gateway.no_upstream", $"{call.Resource} has no upstream in {c.Environment}");
 
         // 5. Route → action; anything unmapped is denied.
-        var match = target.Routes.Match(http.Request.Method, segments.Value, out var caseLookalike);
-        if (caseLookalike)
+        var match = target.Routes.Match(http.Request.Method, segments.Value, out var lookalike);
+        if (lookalike == RouteLookalike.Case)
             return new Error("gateway.route_case_mismatch", $"{http.Request.Method} {call.Path} differs only in letter case from a mapped route of {call.Resource}: write the path as the route does");
+        if (lookalike == RouteLookalike.Suffix)
+            return new Error("gateway.route_lookalike", $"{http.Request.Method} {call.Path} names a mapped route of {call.Resource} with a suffix ('.json', ';x', trailing dots or spaces) that an upstream may ignore: write the path as the route does");
         if (match is null) return new Error("gateway.route_not_mapped", $"{http.Request.Method} {call.Path} is not a mapped route of {call.Resource}");
         call.Action = match.Route.Action;
 

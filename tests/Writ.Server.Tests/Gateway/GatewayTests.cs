@@ -394,6 +394,24 @@ public sealed class GatewayTests : IAsyncLifetime
         await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/Customers/12345"), 403, "gateway.route_case_mismatch");
     }
 
+    [Theory]
+    [InlineData("/gw/crm/customers/export.json", "gateway.route_lookalike")]
+    [InlineData("/gw/crm/customers/Export.CSV", "gateway.route_lookalike")]
+    [InlineData("/gw/crm/customers/export;format=csv", "gateway.route_lookalike")]
+    [InlineData("/gw/crm/customers/export%20.json", "gateway.route_lookalike")]
+    [InlineData("/gw/crm/customers/export.", "gateway.bad_path")]
+    [InlineData("/gw/crm/customers/export..", "gateway.bad_path")]
+    [InlineData("/gw/crm/customers/export%20", "gateway.bad_path")]
+    [InlineData("/gw/crm/customers/export%09", "gateway.bad_path")]
+    [InlineData("/gw/crm/customers/12345%20", "gateway.bad_path")]
+    public async Task RouteSuffixLookalike_IsRefused(string path, string code)
+    {
+        // Writ would match {account} (read, not bulk); a Rails, Spring or IIS upstream would serve /customers/export.
+        // The writer has no no-cross-account, so nothing else stops these.
+        var s = await StartAsync("writer@staging", "crm:read crm:write", target: null);
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, path), code == "gateway.bad_path" ? 400 : 403, code);
+    }
+
     [Fact]
     public async Task Writer_WithoutRestrictions_ReachesOtherAccounts()
     {
