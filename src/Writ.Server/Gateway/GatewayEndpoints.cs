@@ -67,7 +67,8 @@ internal static partial class GatewayEndpoints
         await ForwardAsync(http, call, decision.Value, sp, clock, audit, started);
     }
 
-    private sealed record Plan(GatewayTarget Target, RouteMatch Route, IReadOnlyList<string> Segments);
+    /// <param name="CheckedQuery">The query rebuilt from the pairs the account check read, forwarded instead of the raw one; null when no check read it.</param>
+    private sealed record Plan(GatewayTarget Target, RouteMatch Route, IReadOnlyList<string> Segments, string? CheckedQuery);
 
     private static async Task<Result<Plan>> CheckAsync(HttpContext http, Call call, IServiceProvider sp)
     {
@@ -130,6 +131,7 @@ internal static partial class GatewayEndpoints
                     return new Error("gateway.restricted", $"under no-bulk the body may be at most {max} bytes");
             }
         }
+        string? checkedQuery = null;
         if (c.Restrictions.Contains(PolicyRestrictions.NoCrossAccount))
         {
             string? account;
@@ -137,14 +139,15 @@ internal static partial class GatewayEndpoints
             {
                 var found = AccountParameter.Find(http.Request.QueryString.Value, q);
                 if (!found.IsSuccess) return found.Error!;
-                account = found.Value;
+                account = found.Value.Account;
+                checkedQuery = found.Value.Query;
             }
             else account = target.Account is { PathParam: { } p } ? match.Parameters.GetValueOrDefault(p) : null;
             if (account is null) return new Error("gateway.account_unknown", "under no-cross-account the call must name its account as the policy says");
             if (!AccountMatches(account, c.Target))
                 return new Error("gateway.cross_account", "the call names another account than the credential's target");
         }
-        return new Plan(target, match, segments.Value);
+        return new Plan(target, match, segments.Value, checkedQuery);
     }
 
     /// <summary>The account must equal the token's target, or its last '/'-separated part (<c>customers/12345</c> → <c>12345</c>).</summary>
@@ -183,7 +186,7 @@ internal static partial class GatewayEndpoints
         };
         var scrub = secret is null ? [] : SecretForms.Of(secret, value);
 
-        var targetUri = new Uri(plan.Target.Upstream.AbsoluteUri + GatewayPath.Format(plan.Segments)[1..] + Query(http.Request, queryName, secret));
+        var targetUri = new Uri(plan.Target.Upstream.AbsoluteUri + GatewayPath.Format(plan.Segments)[1..] + Query(http.Request, plan.CheckedQuery, queryName, secret));
 
         // The decision is durable before anything leaves for the upstream (invariant 7).
         await RecordAsync(audit, clock, call, Decisions.Allow, null, null, 0, started, ct, outcome: false);
@@ -269,12 +272,16 @@ internal static partial class GatewayEndpoints
         }
     }
 
-    /// <summary>The agent's query, with the injected parameter (if any) removed from it and then set by the gateway.</summary>
-    private static string Query(HttpRequest request, string? injected, string? secret)
+    /// <summary>
+    /// The agent's query (as the account check rebuilt it, if one read it), with the injected parameter (if any)
+    /// removed from it and then set by the gateway.
+    /// </summary>
+    private static string Query(HttpRequest request, string? checkedQuery, string? injected, string? secret)
     {
-        var raw = request.QueryString.Value ?? "";
+        var raw = checkedQuery ?? request.QueryString.Value ?? "";
         if (injected is null) return raw;
-        var pairs = request.Query.Where(q => !string.Equals(q.Key, injected, StringComparison.Ordinal))
+        var query = checkedQuery is null ? request.Query : new QueryCollection(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(checkedQuery));
+        var pairs = query.Where(q => !string.Equals(q.Key, injected, StringComparison.Ordinal))
             .SelectMany(q => q.Value.Select(v => new KeyValuePair<string, string?>(q.Key, v)))
             .Append(new KeyValuePair<string, string?>(injected, secret));
         return QueryString.Create(pairs).Value ?? "";

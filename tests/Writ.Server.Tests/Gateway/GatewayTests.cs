@@ -52,6 +52,16 @@ public sealed class GatewayTests : IAsyncLifetime
                 routes:
                   - { method: GET, path: "/customers/{account}", action: read }
                 account: { path_param: account }
+          ledger:
+            actions: [read]
+            environments:
+              staging:
+                upstream: {{upstream}}/ledger/
+                credential: { secret: crm-staging, inject: { query: api_key } }
+                routes:
+                  - { method: GET, path: "/entries", action: read }
+                account: { query: account }
+              production: {}
           down:
             actions: [read]
             environments:
@@ -64,7 +74,7 @@ public sealed class GatewayTests : IAsyncLifetime
                 upstream: http://127.0.0.1:1/
         roles:
           crm-reader:
-            permissions: { crm: [read], down: [read] }
+            permissions: { crm: [read], down: [read], ledger: [read] }
             restrictions: [no-delete, no-bulk, no-cross-account]
           crm-writer:
             permissions: { crm: [read, write] }
@@ -360,6 +370,13 @@ public sealed class GatewayTests : IAsyncLifetime
     [InlineData("?%EF%BD%81ccount=99999&account=12345")] // fullwidth 'ａ'
     [InlineData("?account=12345&acc+ount=99999")]
     [InlineData("?account=1&account")]
+    [InlineData("?account=12345&account[id]=99999")]     // Rails/PHP: account becomes a hash, its id 99999
+    [InlineData("?account=12345&account[0]=99999")]
+    [InlineData("?account=12345&account%5Bx%5D=99999")]
+    [InlineData("?account=12345&account.id=99999")]      // qs allowDots; PHP reads it as account_id
+    [InlineData("?account=12345&Account.Id=99999")]
+    [InlineData("?account=12345&account%EF%BC%BBx%EF%BC%BD=99999")] // fullwidth brackets
+    [InlineData("?account.=99999")]
     public void AccountParameter_EncodedLookalike_IsAmbiguous(string query)
     {
         Assert.Equal("gateway.account_ambiguous", AccountParameter.Find(query, "account").Error?.Code);
@@ -371,7 +388,34 @@ public sealed class GatewayTests : IAsyncLifetime
     [InlineData("account=cust+1", "cust 1")]
     public void AccountParameter_Plain_IsDecoded(string query, string expected)
     {
-        Assert.Equal(expected, AccountParameter.Find(query, "account").Value);
+        Assert.Equal(expected, AccountParameter.Find(query, "account").Value!.Account);
+    }
+
+    [Theory]
+    [InlineData("?account_id=1&account.id=2")]             // PHP: account.id is account_id
+    [InlineData("?account_id=1&account_id[]=2")]
+    [InlineData("?accountid=1")]
+    public void AccountParameter_LookalikeOfADottedOrUnderscoredName_IsAmbiguous(string query)
+    {
+        Assert.Equal("gateway.account_ambiguous", AccountParameter.Find(query, "account_id").Error?.Code);
+    }
+
+    [Theory]
+    [InlineData("?account=12345&accounts=1&my_account=2&account_type=b", "?account=12345&accounts=1&my_account=2&account_type=b")]
+    [InlineData("?b=a+b&account=12%33%34%35;c&d=", "?b=a%20b&account=12345&c&d=")]
+    public void AccountParameter_OtherNames_AreKeptAndReencoded(string query, string forwarded)
+    {
+        Assert.Equal(forwarded, AccountParameter.Find(query, "account").Value!.Query);
+    }
+
+    [Fact]
+    public async Task AccountQuery_IsForwardedAsChecked()
+    {
+        // Writ checked account=12345; a server that does not split on ';' would have read account="12345;account=99999".
+        var s = await StartAsync(scope: "ledger:read");
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/ledger/entries?account=12345;account2=99999&note=a+b&api_key=mine");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/ledger/entries?account=12345&account2=99999&note=a%20b&api_key=" + Uri.EscapeDataString(StagingSecret), Assert.Single(_upstream.Received).RawTarget);
     }
 
     [Fact]
