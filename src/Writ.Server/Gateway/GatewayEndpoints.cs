@@ -215,9 +215,19 @@ internal static partial class GatewayEndpoints
 
         using (upstream)
         {
+            // A body the upstream compressed anyway (the agent's Accept-Encoding is not forwarded) is decoded so the
+            // scrubber sees the credential; one in a coding the gateway cannot decode never reaches the agent.
+            var codings = UpstreamForwarder.ContentCodings(upstream);
+            var decode = scrub.Length > 0 && codings.Count > 0 && !HttpMethods.IsHead(http.Request.Method);
+            if (decode && !UpstreamForwarder.CanDecode(codings))
+            {
+                await RecordAsync(audit, clock, call, Decisions.Info, "gateway.upstream_encoding", (int)upstream.StatusCode, 0, started, ct);
+                await WriteProblemAsync(http, 502, "gateway.upstream_encoding", $"{call.Resource} answered in a Content-Encoding the gateway cannot scrub ({string.Join(", ", codings)}); gzip, deflate and br are decoded");
+                return;
+            }
             try
             {
-                UpstreamForwarder.CopyResponseHeaders(upstream, http.Response, scrub);
+                UpstreamForwarder.CopyResponseHeaders(upstream, http.Response, scrub, dropContentEncoding: decode);
                 if (HttpMethods.IsHead(http.Request.Method))
                 {
                     // No body (RFC 9110 §9.3.2); the upstream's Content-Length describes the GET it stands for.
@@ -233,12 +243,12 @@ internal static partial class GatewayEndpoints
                 }
                 else
                 {
-                    // Streamed without buffering the whole body. Unless the upstream compressed it anyway (the agent's
-                    // Accept-Encoding is not forwarded), every chunk goes through the scrubber; the length may then change,
-                    // so the response is sent chunked.
-                    var scrubber = scrub.Length > 0 && upstream.Content.Headers.ContentEncoding.Count == 0 ? new StreamingScrubber(scrub) : null;
+                    // Streamed without buffering the whole body, decoded first if compressed; every chunk goes through the
+                    // scrubber; the length may then change, so the response is sent chunked.
+                    var scrubber = scrub.Length > 0 ? new StreamingScrubber(scrub) : null;
                     if (scrubber is null && upstream.Content.Headers.ContentLength is { } length) http.Response.ContentLength = length;
-                    await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
+                    var raw = await upstream.Content.ReadAsStreamAsync(ct);
+                    await using var stream = decode ? UpstreamForwarder.Decode(raw, codings) : raw;
                     var bytes = 0L;
                     var buffer = new byte[16 * 1024];
                     int read;
@@ -252,11 +262,11 @@ internal static partial class GatewayEndpoints
                     await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, bytes, started, ct);
                 }
             }
-            catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
-                // The upstream died or stalled while sending its body: the agent gets a clear 502/504 if nothing
-                // was sent yet (else the connection is cut, so a truncated body is never taken as whole), and
-                // the outcome is audited either way.
+                // The upstream died or stalled while sending its body, or sent a corrupt compressed one: the agent gets
+                // a clear 502/504 if nothing was sent yet (else the connection is cut, so a truncated body is never
+                // taken as whole), and the outcome is audited either way.
                 var code = e is OperationCanceledException ? "gateway.upstream_timeout" : "gateway.upstream_broken";
                 await RecordAsync(audit, clock, call, Decisions.Info, code, (int)upstream.StatusCode, 0, started, ct);
                 if (http.Response.HasStarted)

@@ -44,6 +44,7 @@ public sealed class GatewayTests : IAsyncLifetime
                   - { method: GET, path: "/customers/{account}/broken", action: read }
                   - { method: GET, path: "/customers/{account}/redirect", action: read }
                   - { method: GET, path: "/customers/{account}/big", action: read }
+                  - { method: GET, path: "/customers/{account}/compressed", action: read }
                 limits: { max_body_bytes: 1024 }
                 account: { path_param: account }
               production:
@@ -558,6 +559,37 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     // ---------- upstream failures ----------
+
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("deflate")]
+    [InlineData("br")]
+    [InlineData("gzip,br")]
+    [InlineData("identity")]
+    public async Task Upstream_CompressingUnasked_IsDecodedAndScrubbed(string coding)
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345/compressed?coding=" + coding);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.Content.Headers.ContentEncoding.All(c => c == "identity"), "still encoded");
+        Assert.Equal("{\"you_sent\":\"[redacted]\"}", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("zstd")]
+    [InlineData("gzip,zstd")]
+    public async Task Upstream_CompressingInAnUnknownCoding_Is502AndAudited(string coding)
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345/compressed?coding=" + coding);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("gateway.upstream_encoding", await CodeAsync(response));
+        Assert.DoesNotContain(StagingSecret, await response.Content.ReadAsStringAsync());
+        var entries = await _writ.Admin().SearchAuditAsync(resource: "crm", limit: 50);
+        Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_encoding");
+    }
 
     [Fact]
     public async Task Upstream_Down_Is502AndAudited()
