@@ -184,7 +184,7 @@ internal static partial class GatewayEndpoints
             QueryInjection q => (null, null, q.Parameter),
             _ => ((string?)null, (string?)null, (string?)null),
         };
-        var scrub = secret is null ? [] : SecretForms.Of(secret, value);
+        var scrub = new SecretMatcher(secret is null ? [] : SecretForms.Of(secret, value));
 
         var targetUri = new Uri(plan.Target.Upstream.AbsoluteUri + GatewayPath.Format(plan.Segments)[1..] + Query(http.Request, plan.CheckedQuery, queryName, secret));
 
@@ -218,7 +218,7 @@ internal static partial class GatewayEndpoints
             // A body the upstream compressed anyway (the agent's Accept-Encoding is not forwarded) is decoded so the
             // scrubber sees the credential; one in a coding the gateway cannot decode never reaches the agent.
             var codings = UpstreamForwarder.ContentCodings(upstream);
-            var decode = scrub.Length > 0 && codings.Count > 0 && !HttpMethods.IsHead(http.Request.Method);
+            var decode = !scrub.IsEmpty && codings.Count > 0 && !HttpMethods.IsHead(http.Request.Method);
             if (decode && !UpstreamForwarder.CanDecode(codings))
             {
                 await RecordAsync(audit, clock, call, Decisions.Info, "gateway.upstream_encoding", (int)upstream.StatusCode, 0, started, ct);
@@ -236,7 +236,7 @@ internal static partial class GatewayEndpoints
                 }
                 else if (UpstreamForwarder.IsScrubbable(upstream, forwarder.Options.MaxScrubbedBodyBytes))
                 {
-                    var body = UpstreamForwarder.Scrub(await upstream.Content.ReadAsByteArrayAsync(timeout.Token), scrub);
+                    var body = scrub.Replace(await upstream.Content.ReadAsByteArrayAsync(timeout.Token));
                     await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, body.Length, started, ct);
                     http.Response.ContentLength = body.Length;
                     await http.Response.Body.WriteAsync(body, ct);
@@ -245,7 +245,7 @@ internal static partial class GatewayEndpoints
                 {
                     // Streamed without buffering the whole body, decoded first if compressed; every chunk goes through the
                     // scrubber; the length may then change, so the response is sent chunked.
-                    var scrubber = scrub.Length > 0 ? new StreamingScrubber(scrub) : null;
+                    var scrubber = scrub.IsEmpty ? null : new StreamingScrubber(scrub);
                     if (scrubber is null && upstream.Content.Headers.ContentLength is { } length) http.Response.ContentLength = length;
                     var raw = await upstream.Content.ReadAsStreamAsync(ct);
                     await using var stream = decode ? UpstreamForwarder.Decode(raw, codings) : raw;

@@ -129,7 +129,7 @@ internal sealed class UpstreamForwarder : IDisposable
     /// Copies status and end-to-end headers, replacing every scrub value found in a header with <c>[redacted]</c>;
     /// without Content-Encoding when the gateway decodes the body.
     /// </summary>
-    public static void CopyResponseHeaders(HttpResponseMessage upstream, HttpResponse response, IReadOnlyList<string> scrub, bool dropContentEncoding = false)
+    public static void CopyResponseHeaders(HttpResponseMessage upstream, HttpResponse response, SecretMatcher scrub, bool dropContentEncoding = false)
     {
         response.StatusCode = (int)upstream.StatusCode;
         var connectionNamed = ConnectionNamed(string.Join(",", upstream.Headers.Connection));
@@ -137,7 +137,7 @@ internal sealed class UpstreamForwarder : IDisposable
         {
             if (HopByHop.Contains(header.Key) || StrippedFromResponse.Contains(header.Key) || connectionNamed.Contains(header.Key)) continue;
             if (dropContentEncoding && string.Equals(header.Key, "Content-Encoding", StringComparison.OrdinalIgnoreCase)) continue;
-            response.Headers[header.Key] = new StringValues(header.Value.Select(v => Scrub(v, scrub)).ToArray());
+            response.Headers[header.Key] = new StringValues(header.Value.Select(scrub.Replace).ToArray());
         }
     }
 
@@ -179,22 +179,6 @@ internal sealed class UpstreamForwarder : IDisposable
             };
         }
         return body;
-    }
-
-    public static string Scrub(string value, IReadOnlyList<string> scrub)
-    {
-        foreach (var s in scrub)
-        {
-            if (s.Length > 0 && value.Contains(s, StringComparison.Ordinal)) value = value.Replace(s, "[redacted]", StringComparison.Ordinal);
-        }
-        return value;
-    }
-
-    public static byte[] Scrub(byte[] body, IReadOnlyList<string> scrub)
-    {
-        var text = Encoding.UTF8.GetString(body);
-        var scrubbed = Scrub(text, scrub);
-        return ReferenceEquals(text, scrubbed) || text == scrubbed ? body : Encoding.UTF8.GetBytes(scrubbed);
     }
 
     private static HashSet<string> ConnectionNamed(StringValues connection)

@@ -18,6 +18,7 @@ public sealed class GatewayTests : IAsyncLifetime
 {
     private const string StagingSecret = "sk_staging_PLANTED_9d2f71c0a4";
     private const string ProductionSecret = "sk_production_PLANTED_44be01";
+    private const string BillingSecret = "bi/ll+ing&PLANTED<77>";
 
     private RecordingUpstream _upstream = null!;
     private WritFixture _writ = null!;
@@ -53,6 +54,15 @@ public sealed class GatewayTests : IAsyncLifetime
                 routes:
                   - { method: GET, path: "/customers/{account}", action: read }
                 account: { path_param: account }
+          billing:
+            actions: [read]
+            environments:
+              staging:
+                upstream: {{upstream}}/billing/
+                credential: { secret: billing-staging, inject: { basic: { username: svc-writ } } }
+                routes:
+                  - { method: GET, path: "/echo-basic", action: read }
+              production: {}
           ledger:
             actions: [read]
             environments:
@@ -78,7 +88,7 @@ public sealed class GatewayTests : IAsyncLifetime
             permissions: { crm: [read], down: [read], ledger: [read] }
             restrictions: [no-delete, no-bulk, no-cross-account]
           crm-writer:
-            permissions: { crm: [read, write] }
+            permissions: { crm: [read, write], billing: [read] }
             preapproved: { crm: [write] }
         agents:
           reader@staging: { kind: ai-agent, owner: sam@example.com, roles: [crm-reader] }
@@ -93,6 +103,7 @@ public sealed class GatewayTests : IAsyncLifetime
             b => b.Services.AddSingleton(new GatewayOptions { UpstreamTimeout = TimeSpan.FromSeconds(1) }));
         await _writ.Admin().PutSecretAsync("crm-staging", StagingSecret);
         await _writ.Admin().PutSecretAsync("crm-production", ProductionSecret);
+        await _writ.Admin().PutSecretAsync("billing-staging", BillingSecret);
     }
 
     public async Task DisposeAsync()
@@ -714,15 +725,112 @@ public sealed class GatewayTests : IAsyncLifetime
             "x" + Convert.ToBase64String(Encoding.UTF8.GetBytes("ab" + secret + "cd")).Replace('+', '-').Replace('/', '_'),
         };
         var forms = SecretForms.Of(secret, injected);
+        AssertAllScrubbed(secret, forms, echoes);
+    }
+
+    /// <summary>Escaped spellings real serialisers and servers write, each checked on its own and split across chunks.</summary>
+    [Theory]
+    [InlineData("p@ss/w\"rd+é<>&=?x y")]
+    [InlineData("AbC+/dEf==")]               // base64-looking secrets: '+', '/', '='
+    [InlineData("sk_staging_PLANTED_9d2f71c0a4")]
+    public void SecretMatcher_EscapedSpellings_AreAllScrubbed(string secret)
+    {
+        string Php(string v) => System.Text.RegularExpressions.Regex.Replace(
+            System.Text.Json.JsonSerializer.Serialize(v, new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }),
+            "[^\\x00-\\x7F]", m => "\\u" + ((int)m.Value[0]).ToString("x4")).Replace("/", "\\/");
+        string Go(string v) => System.Text.RegularExpressions.Regex.Replace(
+            System.Text.Json.JsonSerializer.Serialize(v, new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }),
+            "[<>&]", m => "\\u" + ((int)m.Value[0]).ToString("x4"));
+        var echoes = new[]
+        {
+            "{\"token\":" + Php(secret) + "}",                                                  // PHP json_encode: \/ and lower-case \u00e9
+            "{\"token\":" + Go(secret) + "}",                                                   // Go encoding/json: \u003c, '+' as is
+            "{\"token\":" + System.Text.Json.JsonSerializer.Serialize(secret).Replace("/", "\\/") + "}", // \u002B and \/ together
+            "<p>You sent " + System.Net.WebUtility.HtmlEncode(secret) + "</p>",                // &amp; &quot; &lt; and &#233;
+            "<p>You sent " + System.Text.Encodings.Web.HtmlEncoder.Default.Encode(secret) + "</p>", // Razor: &#x2B; &#x2F;
+            "<a href=\"/cb?a=1&amp;api_key=" + System.Text.RegularExpressions.Regex.Replace(Uri.EscapeDataString(secret), "%[0-9A-F]{2}", m => m.Value.ToLowerInvariant()) + "\">", // lower-case hex, in HTML
+            "{\"url\":\"https:\\/\\/x\\/cb?api_key=" + Uri.EscapeDataString(secret) + "\"}",      // percent-encoded inside JSON
+        };
+        AssertAllScrubbed(secret, SecretForms.Of(secret, "Bearer " + secret), echoes);
+    }
+
+    [Theory]
+    [InlineData("svc-writ", "p@ss/w+rd-PLANTED-77")]
+    [InlineData("u", "AbCdEfGh12345678")]
+    public void SecretMatcher_BareBasicPayload_IsScrubbed(string user, string secret)
+    {
+        var payload = Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + secret));
+        var echoes = new[]
+        {
+            "{\"auth\":\"" + payload + "\"}",
+            "credentials=" + payload.TrimEnd('='),
+            "{\"auth\":\"" + payload.Replace("/", "\\/") + "\"}",
+            "auth=" + Uri.EscapeDataString(payload),
+        };
+        var forms = SecretForms.Of(secret, "Basic " + payload);
         foreach (var echo in echoes)
         {
-            var scrubber = new StreamingScrubber(forms);
-            var output = Encoding.UTF8.GetString([.. scrubber.Push(Encoding.UTF8.GetBytes(echo)), .. scrubber.Flush()]);
-            Assert.True(output.Contains("[redacted]", StringComparison.Ordinal), "not scrubbed: " + output);
-            Assert.DoesNotContain(secret, output);
-            Assert.DoesNotContain(Uri.EscapeDataString(secret), output, StringComparison.OrdinalIgnoreCase);
-            Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes(secret))[..8], output);
+            var output = ScrubInChunks(forms, echo, 5);
+            Assert.DoesNotContain(payload.TrimEnd('=')[..^2], output);
+            Assert.Contains("[redacted]", output);
         }
+        // The whole payload goes, not only the part that encodes the secret's bits.
+        Assert.Equal("credentials=[redacted]", ScrubInChunks(forms, "credentials=" + payload.TrimEnd('='), 5));
+    }
+
+    [Fact]
+    public void SecretMatcher_LongBodyFullOfNearMisses_StaysLinear()
+    {
+        // Every position starts a spelling of the secret's first characters and then fails: the work per byte is bounded
+        // by the secret's length, so 4 MiB takes well under a second, not minutes.
+        const string secret = "sk_staging_PLANTED_9d2f71c0a4";
+        var nearMiss = "%73%6B\\u005f" + secret[..12] + "&#95;";
+        var body = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(nearMiss, 4 * 1024 * 1024 / nearMiss.Length)) + secret);
+        var scrubber = new StreamingScrubber(SecretForms.Of(secret, "Bearer " + secret));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var output = new List<byte>(body.Length);
+        for (var i = 0; i < body.Length; i += 16 * 1024) output.AddRange(scrubber.Push(body.AsSpan(i, Math.Min(16 * 1024, body.Length - i))));
+        output.AddRange(scrubber.Flush());
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+        Assert.EndsWith("[redacted]", Encoding.UTF8.GetString(output.ToArray()));
+    }
+
+    private static string ScrubInChunks(string[] forms, string text, int chunkSize)
+    {
+        var scrubber = new StreamingScrubber(forms);
+        var body = Encoding.UTF8.GetBytes(text);
+        var output = new List<byte>();
+        for (var i = 0; i < body.Length; i += chunkSize) output.AddRange(scrubber.Push(body.AsSpan(i, Math.Min(chunkSize, body.Length - i))));
+        output.AddRange(scrubber.Flush());
+        return Encoding.UTF8.GetString(output.ToArray());
+    }
+
+    private static void AssertAllScrubbed(string secret, string[] forms, IEnumerable<string> echoes)
+    {
+        foreach (var echo in echoes)
+        {
+            foreach (var chunkSize in new[] { 3, 1 << 20 })
+            {
+                var output = ScrubInChunks(forms, echo, chunkSize);
+                Assert.True(output.Contains("[redacted]", StringComparison.Ordinal), "not scrubbed: " + output);
+                Assert.DoesNotContain(secret, output);
+                Assert.DoesNotContain(Uri.EscapeDataString(secret), output, StringComparison.OrdinalIgnoreCase);
+                Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes(secret))[..8], output);
+                // Nothing of the secret longer than a few characters survives, whatever the spelling.
+                Assert.DoesNotContain(secret[..Math.Min(6, secret.Length)], output);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task UpstreamEchoingABasicCredentialEscaped_IsScrubbed()
+    {
+        var s = await StartAsync("writer@staging", "billing:read", target: null);
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/billing/echo-basic");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("payload=[redacted]\nphp={\"p\":\"[redacted]\"}\nhtml=[redacted]\nurl=[redacted]", body);
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed record ReceivedRequest(string Method, string RawTarget, IReadOnlyD
 /// A real HTTP upstream (Kestrel on 127.0.0.1, a free port) that records every request it receives. Paths:
 /// <c>…/echo-auth</c> answers 401 repeating the Authorization it got in a header and the body (a leaky upstream);
 /// <c>…/slow</c> waits 10 s; <c>…/broken</c> dies mid-body; <c>…/redirect</c> answers 302 to another host; <c>…/big</c> streams 1 MiB;
-/// <c>…/compressed?coding=gzip,br</c> echoes the Authorization it got in a body compressed unasked; anything
+/// <c>…/echo-basic</c> echoes a Basic credential in four spellings; <c>…/compressed?coding=gzip,br</c> echoes the Authorization it got in a body compressed unasked; anything
 /// else answers 200 JSON naming the path.
 /// </summary>
 public sealed class RecordingUpstream : IAsyncDisposable
@@ -97,6 +97,22 @@ public sealed class RecordingUpstream : IAsyncDisposable
             http.Response.Headers.ContentEncoding = string.Join(", ", codings);
             http.Response.ContentLength = payload.Length;
             await http.Response.Body.WriteAsync(payload);
+            return;
+        }
+        if (path.EndsWith("/echo-basic", StringComparison.Ordinal))
+        {
+            // A leaky upstream behind Basic auth: the bare payload, and the password it decodes to as PHP's JSON, Razor's
+            // HTML and a lower-case percent-encoder write it.
+            string auth = http.Request.Headers.Authorization.ToString();
+            var payload = auth.StartsWith("Basic ", StringComparison.Ordinal) ? auth[6..] : "";
+            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(payload));
+            var password = decoded[(decoded.IndexOf(':') + 1)..];
+            http.Response.ContentType = "text/plain";
+            await http.Response.WriteAsync(string.Join("\n",
+                "payload=" + payload.TrimEnd('='),
+                "php={\"p\":\"" + password.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("/", "\\/") + "\"}",
+                "html=" + System.Text.Encodings.Web.HtmlEncoder.Default.Encode(password),
+                "url=" + System.Text.RegularExpressions.Regex.Replace(Uri.EscapeDataString(password), "%[0-9A-F]{2}", m => m.Value.ToLowerInvariant())));
             return;
         }
         if (path.EndsWith("/slow", StringComparison.Ordinal))
