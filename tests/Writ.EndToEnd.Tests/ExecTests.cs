@@ -172,6 +172,47 @@ public sealed class ExecTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Exec_CtrlCTypedAtATerminal_StopsTheCommandOnceAndClosesTheTask()
+    {
+        // Under a pseudo-terminal (util-linux script), ^C makes the terminal signal its whole foreground group, writ and
+        // the command alike: writ must not send a second SIGINT (many tools take a second ^C as "kill now").
+        var log = Path.Combine(_root, "signals.log");
+        var pidFile = Path.Combine(_root, "child.pid");
+        static string Quote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        var childScript = "echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; trap 'echo int >> \"$1\"; sleep 1; exit 3' INT; while :; do sleep 0.1; done";
+        var line = string.Join(' ', new[] { "dotnet", Writ.Dll, "exec", "--task", "interactive", "--scope", "crm:read", "--target", "customers/12345", "--",
+            "sh", "-c", childScript, pidFile, log }.Select(Quote));
+        var psi = Writ.Start(_agentMachine);
+        psi.FileName = "script";
+        psi.ArgumentList.Clear();
+        foreach (var a in new[] { "-qfec", line, "/dev/null" }) psi.ArgumentList.Add(a);
+        psi.RedirectStandardInput = true;
+        using var terminal = Process.Start(psi)!;
+        _ = terminal.StandardOutput.ReadToEndAsync();
+        _ = terminal.StandardError.ReadToEndAsync();
+        var child = 0;
+        try
+        {
+            child = await ReadPidAsync(pidFile, terminal);
+            await terminal.StandardInput.WriteAsync('\u0003');
+            await terminal.StandardInput.FlushAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await terminal.WaitForExitAsync(timeout.Token);
+
+            Assert.Equal(3, terminal.ExitCode); // the command's own exit code, from its INT trap
+            Assert.Equal("int", (await File.ReadAllTextAsync(log)).Trim());
+            Assert.False(IsRunning(child));
+            var admin = new WritAdminClient(new HttpClient(), new Uri(_server.Addr + "/"), _server.AdminToken);
+            Assert.Equal("completed", Assert.Single(await admin.ListTasksAsync("support-bot@staging", null)).Status);
+        }
+        finally
+        {
+            if (!terminal.HasExited) terminal.Kill(entireProcessTree: true);
+            if (child > 0 && IsRunning(child)) Process.GetProcessById(child).Kill();
+        }
+    }
+
     private static async Task<int> ReadPidAsync(string file, Process writ)
     {
         for (var i = 0; i < 600 && !writ.HasExited; i++)
