@@ -45,6 +45,7 @@ internal sealed class SecretMatcher
     /// <summary><paramref name="data"/> with every occurrence replaced by <c>[redacted]</c> (the same array when there is none).</summary>
     public byte[] Replace(byte[] data)
     {
+        if (IsEmpty) return data;
         var output = new ArrayBufferWriter<byte>(data.Length + 16);
         var found = Replace(data, data.Length, output, out _);
         return found ? output.WrittenSpan.ToArray() : data;
