@@ -26,7 +26,15 @@ var root = new RootCommand("writ: task-scoped, short-lived, key-bound credential
 
 try
 {
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    var parsed = root.Parse(args);
+    // writ exec handles its own signals (ExecSignals): it must outlive its command to close the task, where
+    // System.CommandLine would end the process two seconds after Ctrl+C or SIGTERM.
+    var ownSignals = parsed.CommandResult.Command.Name == "exec";
+    return await parsed.InvokeAsync(new InvocationConfiguration
+    {
+        EnableDefaultExceptionHandler = false,
+        ProcessTerminationTimeout = ownSignals ? null : TimeSpan.FromSeconds(2),
+    });
 }
 catch (CliException e)
 {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Microsoft.Data.Sqlite;
@@ -130,6 +131,109 @@ public sealed class ExecTests : IAsyncLifetime
         Assert.Equal("completed", Assert.Single(tasks).Status);
         var agent = await admin.GetAgentAsync("support-bot@staging");
         Assert.Empty(agent.ActiveCredentials);
+    }
+
+    [Theory]
+    [InlineData("TERM", 143, "exec sleep 300")] // a service manager or `kill` stopping writ
+    [InlineData("INT", 130, "exec sleep 300")]  // Ctrl+C sent to writ alone (no terminal: the command did not get it too)
+    [InlineData("HUP", 129, "exec sleep 300")]  // the terminal went away
+    [InlineData("TERM", 137, "trap '' TERM; while :; do sleep 1; done")] // a command deaf to SIGTERM: killed after the grace period
+    public async Task Exec_SignalledWhileTheCommandRuns_StopsItAndClosesTheTask(string signal, int exitCode, string script)
+    {
+        var pidFile = Path.Combine(_root, "child.pid");
+        var psi = Writ.Start(_agentMachine, "exec", "--task", "long job", "--scope", "crm:read", "--target", "customers/12345", "--",
+            "sh", "-c", "exec </dev/null >/dev/null 2>&1; echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\" && " + script, pidFile);
+        psi.RedirectStandardInput = true;
+        using var writ = Process.Start(psi)!;
+        var stderr = writ.StandardError.ReadToEndAsync();
+        _ = writ.StandardOutput.ReadToEndAsync();
+        var child = 0;
+        try
+        {
+            child = await ReadPidAsync(pidFile, writ);
+            var admin = new WritAdminClient(new HttpClient(), new Uri(_server.Addr + "/"), _server.AdminToken);
+            Assert.Equal("open", Assert.Single(await admin.ListTasksAsync("support-bot@staging", null)).Status);
+            Assert.NotEmpty((await admin.GetAgentAsync("support-bot@staging")).ActiveCredentials);
+
+            using (var kill = Process.Start("kill", ["-" + signal, writ.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await writ.WaitForExitAsync(timeout.Token);
+
+            var errors = await stderr.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(writ.ExitCode == exitCode, $"exit {writ.ExitCode}\n{errors}");
+            Assert.False(IsRunning(child), "the command outlived writ");
+            Assert.Equal("completed", Assert.Single(await admin.ListTasksAsync("support-bot@staging", null)).Status);
+            Assert.Empty((await admin.GetAgentAsync("support-bot@staging")).ActiveCredentials);
+        }
+        finally
+        {
+            if (!writ.HasExited) writ.Kill(entireProcessTree: true);
+            if (child > 0 && IsRunning(child)) Process.GetProcessById(child).Kill();
+        }
+    }
+
+    [Fact]
+    public async Task Exec_CtrlCTypedAtATerminal_StopsTheCommandOnceAndClosesTheTask()
+    {
+        // Under a pseudo-terminal (util-linux script), ^C makes the terminal signal its whole foreground group, writ and
+        // the command alike: writ must not send a second SIGINT (many tools take a second ^C as "kill now").
+        var log = Path.Combine(_root, "signals.log");
+        var pidFile = Path.Combine(_root, "child.pid");
+        static string Quote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        var childScript = "echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; trap 'echo int >> \"$1\"; sleep 1; exit 3' INT; while :; do sleep 0.1; done";
+        var line = string.Join(' ', new[] { "dotnet", Writ.Dll, "exec", "--task", "interactive", "--scope", "crm:read", "--target", "customers/12345", "--",
+            "sh", "-c", childScript, pidFile, log }.Select(Quote));
+        var psi = Writ.Start(_agentMachine);
+        psi.FileName = "script";
+        psi.ArgumentList.Clear();
+        foreach (var a in new[] { "-qfec", line, "/dev/null" }) psi.ArgumentList.Add(a);
+        psi.RedirectStandardInput = true;
+        using var terminal = Process.Start(psi)!;
+        _ = terminal.StandardOutput.ReadToEndAsync();
+        _ = terminal.StandardError.ReadToEndAsync();
+        var child = 0;
+        try
+        {
+            child = await ReadPidAsync(pidFile, terminal);
+            await terminal.StandardInput.WriteAsync('\u0003');
+            await terminal.StandardInput.FlushAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await terminal.WaitForExitAsync(timeout.Token);
+
+            Assert.Equal(3, terminal.ExitCode); // the command's own exit code, from its INT trap
+            Assert.Equal("int", (await File.ReadAllTextAsync(log)).Trim());
+            Assert.False(IsRunning(child));
+            var admin = new WritAdminClient(new HttpClient(), new Uri(_server.Addr + "/"), _server.AdminToken);
+            Assert.Equal("completed", Assert.Single(await admin.ListTasksAsync("support-bot@staging", null)).Status);
+        }
+        finally
+        {
+            if (!terminal.HasExited) terminal.Kill(entireProcessTree: true);
+            if (child > 0 && IsRunning(child)) Process.GetProcessById(child).Kill();
+        }
+    }
+
+    private static async Task<int> ReadPidAsync(string file, Process writ)
+    {
+        for (var i = 0; i < 600 && !writ.HasExited; i++)
+        {
+            if (File.Exists(file) && int.TryParse((await File.ReadAllTextAsync(file)).Trim(), out var pid)) return pid;
+            await Task.Delay(50);
+        }
+        throw new InvalidOperationException("the command never started");
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     [Fact]

@@ -23,7 +23,7 @@ namespace Writ.Cli.Commands;
 /// attaches a fresh DPoP-bound credential to each request and forwards it to the gateway, runs CMD with
 /// <c>WRIT_&lt;RESOURCE&gt;_URL</c> pointing at the proxy (no token or secret in its environment or argv), passes its
 /// exit code through, and completes the task — revoking everything issued under it — when CMD exits, crashes or is
-/// interrupted.
+/// interrupted (see <see cref="ExecSignals"/>).
 /// </summary>
 internal static class ExecCommand
 {
@@ -44,8 +44,12 @@ internal static class ExecCommand
         var agent = new Option<string>("--agent") { Description = "enrolled agent id (default: WRIT_AGENT, or the only agent enrolled here)" };
         var command = new Argument<string[]>("command") { Description = "the command and its arguments, after --", Arity = ArgumentArity.OneOrMore };
         var exec = new Command("exec", "run a command with task-scoped tool access through the gateway; everything is revoked when it exits") { purpose, scopes, target, agent, command };
-        exec.SetAction(async (parse, ct) =>
+        exec.SetAction(async (parse, _) =>
         {
+            // Signals are writ's own business here (Program leaves exec out of System.CommandLine's handling, which
+            // would end the process two seconds after a signal, leaving the command running and the task open).
+            using var signals = new ExecSignals();
+            var ct = signals.Startup;
             var byResource = GroupScopes(parse.GetValue(scopes)!);
             var client = AgentIdentity.Connect(parse.GetValue(agent));
             var task = await client.StartTaskAsync(parse.GetValue(purpose)!, ct: ct);
@@ -58,7 +62,8 @@ internal static class ExecCommand
                 // process that finds the loopback port cannot borrow the task's authority.
                 var capability = Writ.Core.Common.Ids.Random(24);
                 await using var proxy = await StartProxyAsync(client, byResource, task.Id, t, capability);
-                return await RunAsync(parse.GetValue(command)!, byResource.Keys, proxy.Port, capability);
+                ct.ThrowIfCancellationRequested();
+                return await RunAsync(parse.GetValue(command)!, byResource.Keys, proxy.Port, capability, signals);
             }
             finally
             {
@@ -94,7 +99,7 @@ internal static class ExecCommand
     public static string VariableFor(string resource) =>
         "WRIT_" + new string(resource.ToUpperInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray()) + "_URL";
 
-    private static async Task<int> RunAsync(string[] command, IEnumerable<string> resources, int port, string capability)
+    private static async Task<int> RunAsync(string[] command, IEnumerable<string> resources, int port, string capability, ExecSignals signals)
     {
         var psi = new ProcessStartInfo(command[0]) { UseShellExecute = false };
         foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
@@ -109,20 +114,12 @@ internal static class ExecCommand
         {
             throw new CliException($"cannot start {command[0]}: not found or not executable", 127);
         }
-        // Ctrl+C reaches the child too (same process group); writ stays to close the task once the child has gone.
-        ConsoleCancelEventHandler keep = (_, e) => e.Cancel = true;
-        Console.CancelKeyPress += keep;
-        try
+        // From here a signal to writ goes to the child; writ stays to close the task once the child has gone.
+        using (process)
         {
-            using (process)
-            {
-                await process.WaitForExitAsync(CancellationToken.None);
-                return process.ExitCode;
-            }
-        }
-        finally
-        {
-            Console.CancelKeyPress -= keep;
+            signals.Attach(process);
+            await process.WaitForExitAsync(CancellationToken.None);
+            return process.ExitCode;
         }
     }
 

@@ -52,6 +52,16 @@ internal readonly record struct RouteSegment(SegmentKind Kind, string Value);
 /// <summary>The outcome of matching a call: the route, and the values of its named segments.</summary>
 public sealed record RouteMatch(RouteDef Route, IReadOnlyDictionary<string, string> Parameters);
 
+/// <summary>Why a call that would match a route was refused as a look-alike of another route's literal.</summary>
+public enum RouteLookalike
+{
+    None,
+    /// <summary>The path differs only in letter case from a literal of a route.</summary>
+    Case,
+    /// <summary>A captured segment is a literal of a sibling route plus a format suffix (<c>export.json</c>) or a <c>;</c> parameter.</summary>
+    Suffix,
+}
+
 /// <summary>
 /// The compiled route map of one resource×environment. Matching works on already-decoded path segments (the gateway
 /// decodes once and refuses encoded slashes, dot segments and the like before it gets here). When several routes
@@ -64,10 +74,18 @@ public sealed class RouteTable
 
     private readonly Dictionary<string, RouteDef[]> _byMethod;
 
+    /// <summary>
+    /// For each route, the literals of other routes (any method) that sit where it captures a segment (<c>{name}</c>,
+    /// <c>*</c>, or any position under <c>**</c>) behind a compatible prefix: <c>/customers/{account}</c> has
+    /// (1, <c>export</c>) when <c>/customers/export</c> is mapped. Computed once, so a call checks a handful of strings.
+    /// </summary>
+    private readonly Dictionary<RouteDef, (int Position, string Literal)[]> _siblings = new(ReferenceEqualityComparer.Instance);
+
     public RouteTable(IReadOnlyList<RouteDef> routes)
     {
         Routes = routes;
         _byMethod = routes.GroupBy(r => r.Method, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+        foreach (var route in routes) _siblings[route] = SiblingLiterals(route, routes);
     }
 
     public IReadOnlyList<RouteDef> Routes { get; }
@@ -76,26 +94,30 @@ public sealed class RouteTable
     public RouteMatch? Match(string method, IReadOnlyList<string> segments) => Match(method, segments, out _);
 
     /// <summary>
-    /// As <see cref="Match(string, IReadOnlyList{string})"/>, and refuses (null, <paramref name="caseLookalike"/> true) a call
-    /// whose path differs only in letter case from a route at least as specific as the one it matches. Literals match
-    /// case-sensitively, but many upstreams route case-insensitively: without this, <c>/ADMIN/users</c> would miss the
-    /// literal <c>/admin/**</c> (action admin), match <c>/{account}/**</c> (action read), and reach the admin handler.
+    /// As <see cref="Match(string, IReadOnlyList{string})"/>, and refuses (null, <paramref name="lookalike"/> set) a call
+    /// that another route's literal could be hiding in. Literals match case-sensitively, but many upstreams route
+    /// case-insensitively or accept format suffixes and path parameters: without this, <c>/ADMIN/users</c> would miss the
+    /// literal <c>/admin/**</c> (action admin), match <c>/{account}/**</c> (action read), and reach the admin handler; and
+    /// <c>/customers/export.json</c> would be the account <c>export.json</c> to Writ and the bulk export to a Rails or
+    /// Spring upstream. So the path must not differ only in case from a route at least as specific as the one it
+    /// matches (<see cref="RouteLookalike.Case"/>), and a captured segment must not be a sibling literal written in
+    /// another case, or followed by <c>.</c>, <c>;</c> or white space (<see cref="RouteLookalike.Suffix"/>).
     /// </summary>
-    public RouteMatch? Match(string method, IReadOnlyList<string> segments, out bool caseLookalike)
+    public RouteMatch? Match(string method, IReadOnlyList<string> segments, out RouteLookalike lookalike)
     {
-        caseLookalike = false;
+        lookalike = RouteLookalike.None;
         if (!_byMethod.TryGetValue(method, out var candidates)) return null;
         RouteDef? best = null;
         Dictionary<string, string>? bestParams = null;
-        RouteDef? lookalike = null;
+        RouteDef? caseVariant = null;
         foreach (var route in candidates)
         {
             var parameters = TryMatch(route.Segments, segments, StringComparison.Ordinal);
             if (parameters is null)
             {
                 if (TryMatch(route.Segments, segments, StringComparison.OrdinalIgnoreCase) is not null
-                    && (lookalike is null || Compare(route.Segments, lookalike.Segments) > 0))
-                    lookalike = route;
+                    && (caseVariant is null || Compare(route.Segments, caseVariant.Segments) > 0))
+                    caseVariant = route;
                 continue;
             }
             if (best is null || Compare(route.Segments, best.Segments) > 0)
@@ -104,12 +126,69 @@ public sealed class RouteTable
                 bestParams = parameters;
             }
         }
-        if (lookalike is not null && (best is null || Compare(lookalike.Segments, best.Segments) >= 0))
+        if (caseVariant is not null && (best is null || Compare(caseVariant.Segments, best.Segments) >= 0))
         {
-            caseLookalike = true;
+            lookalike = RouteLookalike.Case;
             return null;
         }
-        return best is null ? null : new RouteMatch(best, bestParams!);
+        if (best is null) return null;
+        foreach (var (position, literal) in _siblings[best])
+        {
+            if (position >= segments.Count) continue;
+            var found = Lookalike(segments[position], literal);
+            if (found == RouteLookalike.None) continue;
+            lookalike = found;
+            return null;
+        }
+        return new RouteMatch(best, bestParams!);
+    }
+
+    /// <summary>
+    /// Whether a captured <paramref name="value"/> could be <paramref name="literal"/> to a lenient upstream: the same
+    /// letters in another case, or the literal followed by a format suffix (<c>.json</c>), trailing dots, a matrix
+    /// parameter (<c>;jsessionid=…</c>) or white space. The literal itself, written exactly, is not a look-alike: the
+    /// upstream sees what Writ matched.
+    /// </summary>
+    internal static RouteLookalike Lookalike(string value, string literal)
+    {
+        if (!value.StartsWith(literal, StringComparison.OrdinalIgnoreCase)) return RouteLookalike.None;
+        if (value.Length == literal.Length)
+            return string.Equals(value, literal, StringComparison.Ordinal) ? RouteLookalike.None : RouteLookalike.Case;
+        var next = value[literal.Length];
+        return next is '.' or ';' || char.IsWhiteSpace(next) ? RouteLookalike.Suffix : RouteLookalike.None;
+    }
+
+    private static (int Position, string Literal)[] SiblingLiterals(RouteDef route, IReadOnlyList<RouteDef> routes)
+    {
+        var found = new HashSet<(int, string)>();
+        var mine = route.Segments;
+        for (var i = 0; i < mine.Count; i++)
+        {
+            if (mine[i].Kind == SegmentKind.Literal) continue;
+            foreach (var other in routes)
+            {
+                if (ReferenceEquals(other, route) || !CompatiblePrefix(mine, other.Segments, i)) continue;
+                var to = mine[i].Kind == SegmentKind.Rest ? other.Segments.Count : Math.Min(i + 1, other.Segments.Count);
+                for (var j = i; j < to; j++)
+                {
+                    if (other.Segments[j].Kind == SegmentKind.Literal) found.Add((j, other.Segments[j].Value));
+                }
+            }
+        }
+        return [.. found];
+    }
+
+    /// <summary>Whether some path could match both <paramref name="a"/> and <paramref name="b"/> on their first <paramref name="n"/> segments (literals ignoring case).</summary>
+    private static bool CompatiblePrefix(IReadOnlyList<RouteSegment> a, IReadOnlyList<RouteSegment> b, int n)
+    {
+        if (b.Count <= n) return false;
+        for (var j = 0; j < n; j++)
+        {
+            if (a[j].Kind == SegmentKind.Rest || b[j].Kind == SegmentKind.Rest) return false;
+            if (a[j].Kind == SegmentKind.Literal && b[j].Kind == SegmentKind.Literal
+                && !string.Equals(a[j].Value, b[j].Value, StringComparison.OrdinalIgnoreCase)) return false;
+        }
+        return true;
     }
 
     private static Dictionary<string, string>? TryMatch(IReadOnlyList<RouteSegment> pattern, IReadOnlyList<string> segments, StringComparison literals)

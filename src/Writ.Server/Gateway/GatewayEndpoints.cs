@@ -67,7 +67,8 @@ internal static partial class GatewayEndpoints
         await ForwardAsync(http, call, decision.Value, sp, clock, audit, started);
     }
 
-    private sealed record Plan(GatewayTarget Target, RouteMatch Route, IReadOnlyList<string> Segments);
+    /// <param name="CheckedQuery">The query rebuilt from the pairs the account check read, forwarded instead of the raw one; null when no check read it.</param>
+    private sealed record Plan(GatewayTarget Target, RouteMatch Route, IReadOnlyList<string> Segments, string? CheckedQuery);
 
     private static async Task<Result<Plan>> CheckAsync(HttpContext http, Call call, IServiceProvider sp)
     {
@@ -103,9 +104,11 @@ internal static partial class GatewayEndpoints
             return new Error("gateway.no_upstream", $"{call.Resource} has no upstream in {c.Environment}");
 
         // 5. Route → action; anything unmapped is denied.
-        var match = target.Routes.Match(http.Request.Method, segments.Value, out var caseLookalike);
-        if (caseLookalike)
+        var match = target.Routes.Match(http.Request.Method, segments.Value, out var lookalike);
+        if (lookalike == RouteLookalike.Case)
             return new Error("gateway.route_case_mismatch", $"{http.Request.Method} {call.Path} differs only in letter case from a mapped route of {call.Resource}: write the path as the route does");
+        if (lookalike == RouteLookalike.Suffix)
+            return new Error("gateway.route_lookalike", $"{http.Request.Method} {call.Path} names a mapped route of {call.Resource} with a suffix ('.json', ';x', trailing dots or spaces) that an upstream may ignore: write the path as the route does");
         if (match is null) return new Error("gateway.route_not_mapped", $"{http.Request.Method} {call.Path} is not a mapped route of {call.Resource}");
         call.Action = match.Route.Action;
 
@@ -128,6 +131,7 @@ internal static partial class GatewayEndpoints
                     return new Error("gateway.restricted", $"under no-bulk the body may be at most {max} bytes");
             }
         }
+        string? checkedQuery = null;
         if (c.Restrictions.Contains(PolicyRestrictions.NoCrossAccount))
         {
             string? account;
@@ -135,14 +139,15 @@ internal static partial class GatewayEndpoints
             {
                 var found = AccountParameter.Find(http.Request.QueryString.Value, q);
                 if (!found.IsSuccess) return found.Error!;
-                account = found.Value;
+                account = found.Value.Account;
+                checkedQuery = found.Value.Query;
             }
             else account = target.Account is { PathParam: { } p } ? match.Parameters.GetValueOrDefault(p) : null;
             if (account is null) return new Error("gateway.account_unknown", "under no-cross-account the call must name its account as the policy says");
             if (!AccountMatches(account, c.Target))
                 return new Error("gateway.cross_account", "the call names another account than the credential's target");
         }
-        return new Plan(target, match, segments.Value);
+        return new Plan(target, match, segments.Value, checkedQuery);
     }
 
     /// <summary>The account must equal the token's target, or its last '/'-separated part (<c>customers/12345</c> → <c>12345</c>).</summary>
@@ -179,9 +184,9 @@ internal static partial class GatewayEndpoints
             QueryInjection q => (null, null, q.Parameter),
             _ => ((string?)null, (string?)null, (string?)null),
         };
-        var scrub = secret is null ? [] : SecretForms.Of(secret, value);
+        var scrub = new SecretMatcher(secret is null ? [] : SecretForms.Of(secret, value));
 
-        var targetUri = new Uri(plan.Target.Upstream.AbsoluteUri + GatewayPath.Format(plan.Segments)[1..] + Query(http.Request, queryName, secret));
+        var targetUri = new Uri(plan.Target.Upstream.AbsoluteUri + GatewayPath.Format(plan.Segments)[1..] + Query(http.Request, plan.CheckedQuery, queryName, secret));
 
         using var request = forwarder.BuildRequest(http.Request, targetUri, header, value);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -219,9 +224,19 @@ internal static partial class GatewayEndpoints
         using (upstream)
         {
             await decided;
+            // A body the upstream compressed anyway (the agent's Accept-Encoding is not forwarded) is decoded so the
+            // scrubber sees the credential; one in a coding the gateway cannot decode never reaches the agent.
+            var codings = UpstreamForwarder.ContentCodings(upstream);
+            var decode = !scrub.IsEmpty && codings.Count > 0 && !HttpMethods.IsHead(http.Request.Method);
+            if (decode && !UpstreamForwarder.CanDecode(codings))
+            {
+                await RecordAsync(audit, clock, call, Decisions.Info, "gateway.upstream_encoding", (int)upstream.StatusCode, 0, started, ct);
+                await WriteProblemAsync(http, 502, "gateway.upstream_encoding", $"{call.Resource} answered in a Content-Encoding the gateway cannot scrub ({string.Join(", ", codings)}); gzip, deflate and br are decoded");
+                return;
+            }
             try
             {
-                UpstreamForwarder.CopyResponseHeaders(upstream, http.Response, scrub);
+                UpstreamForwarder.CopyResponseHeaders(upstream, http.Response, scrub, dropContentEncoding: decode);
                 if (HttpMethods.IsHead(http.Request.Method))
                 {
                     // No body (RFC 9110 §9.3.2); the upstream's Content-Length describes the GET it stands for.
@@ -230,19 +245,19 @@ internal static partial class GatewayEndpoints
                 }
                 else if (UpstreamForwarder.IsScrubbable(upstream, forwarder.Options.MaxScrubbedBodyBytes))
                 {
-                    var body = UpstreamForwarder.Scrub(await upstream.Content.ReadAsByteArrayAsync(timeout.Token), scrub);
+                    var body = scrub.Replace(await upstream.Content.ReadAsByteArrayAsync(timeout.Token));
                     await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, body.Length, started, ct);
                     http.Response.ContentLength = body.Length;
                     await http.Response.Body.WriteAsync(body, ct);
                 }
                 else
                 {
-                    // Streamed without buffering the whole body. Unless the upstream compressed it anyway (the agent's
-                    // Accept-Encoding is not forwarded), every chunk goes through the scrubber; the length may then change,
-                    // so the response is sent chunked.
-                    var scrubber = scrub.Length > 0 && upstream.Content.Headers.ContentEncoding.Count == 0 ? new StreamingScrubber(scrub) : null;
+                    // Streamed without buffering the whole body, decoded first if compressed; every chunk goes through the
+                    // scrubber; the length may then change, so the response is sent chunked.
+                    var scrubber = scrub.IsEmpty ? null : new StreamingScrubber(scrub);
                     if (scrubber is null && upstream.Content.Headers.ContentLength is { } length) http.Response.ContentLength = length;
-                    await using var stream = await upstream.Content.ReadAsStreamAsync(ct);
+                    var raw = await upstream.Content.ReadAsStreamAsync(ct);
+                    await using var stream = decode ? UpstreamForwarder.Decode(raw, codings) : raw;
                     var bytes = 0L;
                     var buffer = new byte[16 * 1024];
                     int read;
@@ -256,11 +271,11 @@ internal static partial class GatewayEndpoints
                     await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, bytes, started, ct);
                 }
             }
-            catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
-                // The upstream died or stalled while sending its body: the agent gets a clear 502/504 if nothing
-                // was sent yet (else the connection is cut, so a truncated body is never taken as whole), and
-                // the outcome is audited either way.
+                // The upstream died or stalled while sending its body, or sent a corrupt compressed one: the agent gets
+                // a clear 502/504 if nothing was sent yet (else the connection is cut, so a truncated body is never
+                // taken as whole), and the outcome is audited either way.
                 var code = e is OperationCanceledException ? "gateway.upstream_timeout" : "gateway.upstream_broken";
                 await RecordAsync(audit, clock, call, Decisions.Info, code, (int)upstream.StatusCode, 0, started, ct);
                 if (http.Response.HasStarted)
@@ -276,12 +291,16 @@ internal static partial class GatewayEndpoints
         }
     }
 
-    /// <summary>The agent's query, with the injected parameter (if any) removed from it and then set by the gateway.</summary>
-    private static string Query(HttpRequest request, string? injected, string? secret)
+    /// <summary>
+    /// The agent's query (as the account check rebuilt it, if one read it), with the injected parameter (if any)
+    /// removed from it and then set by the gateway.
+    /// </summary>
+    private static string Query(HttpRequest request, string? checkedQuery, string? injected, string? secret)
     {
-        var raw = request.QueryString.Value ?? "";
+        var raw = checkedQuery ?? request.QueryString.Value ?? "";
         if (injected is null) return raw;
-        var pairs = request.Query.Where(q => !string.Equals(q.Key, injected, StringComparison.Ordinal))
+        var query = checkedQuery is null ? request.Query : new QueryCollection(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(checkedQuery));
+        var pairs = query.Where(q => !string.Equals(q.Key, injected, StringComparison.Ordinal))
             .SelectMany(q => q.Value.Select(v => new KeyValuePair<string, string?>(q.Key, v)))
             .Append(new KeyValuePair<string, string?>(injected, secret));
         return QueryString.Create(pairs).Value ?? "";

@@ -6,7 +6,8 @@ namespace Writ.Server.Gateway;
 /// <summary>
 /// Turns the raw path after <c>/gw/{resource}</c> into decoded segments, decoding exactly once and refusing, rather
 /// than normalising, anything that could make the gateway and the upstream disagree on which route a call is:
-/// empty segments (<c>//</c>), dot segments (<c>.</c>, <c>..</c>, also encoded), encoded or literal slashes and
+/// empty segments (<c>//</c>), dot segments (<c>.</c>, <c>..</c>, also encoded), segments ending in a dot or white space
+/// (<c>export.</c>, <c>export%20</c>: IIS, Windows and some routers strip them), encoded or literal slashes and
 /// backslashes inside a segment, '%' left after decoding (double encoding), invalid or overlong UTF-8 (RFC 3629 §3),
 /// NUL and other control characters. The upstream path is rebuilt from these segments, each re-encoded, so what is
 /// forwarded is exactly what was matched.
@@ -31,6 +32,8 @@ internal static class GatewayPath
             var decoded = Decode(part);
             if (decoded is null) return Bad("a path segment is not valid percent-encoded UTF-8");
             if (decoded is "." or "..") return Bad("dot segments ('.' and '..', encoded or not) are not allowed");
+            if (decoded[^1] == '.' || char.IsWhiteSpace(decoded[^1]))
+                return Bad("a path segment may not end in '.' or white space (some servers strip them and route elsewhere)");
             foreach (var c in decoded)
             {
                 if (c is '/' or '\\') return Bad("encoded slashes and backslashes are not allowed in a path segment");

@@ -20,7 +20,8 @@ internal sealed class GatewayOptions
 
 /// <summary>
 /// Forwards one checked call to its upstream on a pooled <see cref="SocketsHttpHandler"/>: no redirects followed
-/// (a redirect goes back to the agent, with the credential scrubbed), no cookies, no proxy, no decompression.
+/// (a redirect goes back to the agent, with the credential scrubbed), no cookies, no proxy, no automatic decompression
+/// (a body compressed unasked is decoded by the gateway only to scrub it: <see cref="Decode"/>).
 /// Hop-by-hop headers, and those the Connection header names, are dropped both ways (RFC 9110 §7.6.1); the agent's
 /// Authorization, DPoP and Cookie headers never reach the upstream; the credential is injected by the caller.
 /// </summary>
@@ -124,15 +125,19 @@ internal sealed class UpstreamForwarder : IDisposable
 
     public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct) => _client.SendAsync(request, ct);
 
-    /// <summary>Copies status and end-to-end headers, replacing every scrub value found in a header with <c>[redacted]</c>.</summary>
-    public static void CopyResponseHeaders(HttpResponseMessage upstream, HttpResponse response, IReadOnlyList<string> scrub)
+    /// <summary>
+    /// Copies status and end-to-end headers, replacing every scrub value found in a header with <c>[redacted]</c>;
+    /// without Content-Encoding when the gateway decodes the body.
+    /// </summary>
+    public static void CopyResponseHeaders(HttpResponseMessage upstream, HttpResponse response, SecretMatcher scrub, bool dropContentEncoding = false)
     {
         response.StatusCode = (int)upstream.StatusCode;
         var connectionNamed = ConnectionNamed(string.Join(",", upstream.Headers.Connection));
         foreach (var header in upstream.Headers.Concat(upstream.Content.Headers))
         {
             if (HopByHop.Contains(header.Key) || StrippedFromResponse.Contains(header.Key) || connectionNamed.Contains(header.Key)) continue;
-            response.Headers[header.Key] = new StringValues(header.Value.Select(v => Scrub(v, scrub)).ToArray());
+            if (dropContentEncoding && string.Equals(header.Key, "Content-Encoding", StringComparison.OrdinalIgnoreCase)) continue;
+            response.Headers[header.Key] = new StringValues(header.Value.Select(scrub.Replace).ToArray());
         }
     }
 
@@ -140,26 +145,40 @@ internal sealed class UpstreamForwarder : IDisposable
     {
         var h = upstream.Content.Headers;
         if (h.ContentLength is not { } length || length > max) return false;
-        if (h.ContentEncoding.Count > 0) return false;
+        if (ContentCodings(upstream).Count > 0) return false;
         var type = h.ContentType?.MediaType;
         return type is null || type.StartsWith("text/", StringComparison.OrdinalIgnoreCase) || type.Contains("json", StringComparison.OrdinalIgnoreCase)
             || type.Contains("xml", StringComparison.OrdinalIgnoreCase) || type.Contains("x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
     }
 
-    public static string Scrub(string value, IReadOnlyList<string> scrub)
-    {
-        foreach (var s in scrub)
-        {
-            if (s.Length > 0 && value.Contains(s, StringComparison.Ordinal)) value = value.Replace(s, "[redacted]", StringComparison.Ordinal);
-        }
-        return value;
-    }
+    /// <summary>The content codings of the body in the order they were applied, <c>identity</c> left out, lower case.</summary>
+    public static List<string> ContentCodings(HttpResponseMessage upstream) =>
+        upstream.Content.Headers.ContentEncoding
+            .SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Select(v => v.ToLowerInvariant())
+            .Where(v => v != "identity")
+            .ToList();
 
-    public static byte[] Scrub(byte[] body, IReadOnlyList<string> scrub)
+    /// <summary>Whether every coding is one <see cref="Decode"/> knows.</summary>
+    public static bool CanDecode(IReadOnlyList<string> codings) => codings.All(c => c is "gzip" or "x-gzip" or "deflate" or "br");
+
+    /// <summary>
+    /// The body with its codings undone, last applied first (RFC 9110 §8.4), streaming: memory stays bounded whatever
+    /// the ratio. <c>deflate</c> is the zlib format (RFC 9110 §8.4.1.2).
+    /// </summary>
+    public static Stream Decode(Stream body, IReadOnlyList<string> codings)
     {
-        var text = Encoding.UTF8.GetString(body);
-        var scrubbed = Scrub(text, scrub);
-        return ReferenceEquals(text, scrubbed) || text == scrubbed ? body : Encoding.UTF8.GetBytes(scrubbed);
+        for (var i = codings.Count - 1; i >= 0; i--)
+        {
+            body = codings[i] switch
+            {
+                "gzip" or "x-gzip" => new System.IO.Compression.GZipStream(body, System.IO.Compression.CompressionMode.Decompress),
+                "deflate" => new System.IO.Compression.ZLibStream(body, System.IO.Compression.CompressionMode.Decompress),
+                "br" => new System.IO.Compression.BrotliStream(body, System.IO.Compression.CompressionMode.Decompress),
+                _ => throw new InvalidOperationException("not a decodable content coding: " + codings[i]),
+            };
+        }
+        return body;
     }
 
     private static HashSet<string> ConnectionNamed(StringValues connection)

@@ -106,14 +106,60 @@ public sealed class GatewaySettingsTests
     public void Match_CaseLookalikeOfALiteral_IsRefused(string method, string path)
     {
         Assert.Null(Target(Full).Routes.Match(method, path[1..].Split('/'), out var lookalike));
-        Assert.True(lookalike);
+        Assert.Equal(RouteLookalike.Case, lookalike);
+    }
+
+    [Theory]
+    [InlineData("GET", "/customers/export.json")]      // Rails/Spring format suffix: the bulk export, to the upstream
+    [InlineData("GET", "/customers/export.xml")]
+    [InlineData("GET", "/customers/EXPORT.csv")]
+    [InlineData("GET", "/customers/export.json.gz")]
+    [InlineData("GET", "/customers/export;jsessionid=1")] // matrix parameter, stripped by servlet containers
+    [InlineData("GET", "/customers/export..")]
+    [InlineData("GET", "/customers/export .json")]
+    [InlineData("DELETE", "/customers/export.json")]   // the literal is another method's: still the export handler
+    [InlineData("GET", "/customers/export.json/orders/7")]
+    public void Match_SuffixLookalikeOfASiblingLiteral_IsRefused(string method, string path)
+    {
+        Assert.Null(Target(Full).Routes.Match(method, path[1..].Split('/'), out var lookalike));
+        Assert.Equal(RouteLookalike.Suffix, lookalike);
+    }
+
+    [Fact]
+    public void Match_CaseLookalikeOfAnotherMethodsLiteral_IsRefused()
+    {
+        Assert.Null(Target(Full).Routes.Match("DELETE", ["customers", "Export"], out var lookalike));
+        Assert.Equal(RouteLookalike.Case, lookalike);
+    }
+
+    [Fact]
+    public void Match_LookalikeUnderDoubleStar_IsRefused()
+    {
+        var t = Target("upstream: http://127.0.0.1:9/\nroutes:\n  - { method: GET, path: \"/files/**\", action: read }\n  - { method: DELETE, path: \"/files/{id}/purge\", action: delete }");
+        Assert.Null(t.Routes.Match("GET", ["files", "7", "purge.json"], out var lookalike));
+        Assert.Equal(RouteLookalike.Suffix, lookalike);
+        Assert.NotNull(t.Routes.Match("GET", ["files", "7", "purged"], out lookalike));
+        Assert.Equal(RouteLookalike.None, lookalike);
+    }
+
+    [Theory]
+    [InlineData("export")]         // the literal itself under another shape: the upstream sees what Writ matched
+    [InlineData("exports")]
+    [InlineData("exporter.json")]
+    [InlineData("12345.json")]
+    [InlineData("my-export")]
+    public void Match_ValuesThatOnlyContainALiteral_AreNotLookalikes(string account)
+    {
+        var match = Target(Full).Routes.Match("GET", ["customers", account, "orders", "7"], out var lookalike);
+        Assert.Equal(RouteLookalike.None, lookalike);
+        Assert.Equal(account, match!.Parameters["account"]);
     }
 
     [Fact]
     public void Match_ParameterValuesInAnyCase_AreNotLookalikes()
     {
         var match = Target(Full).Routes.Match("GET", ["customers", "AbC"], out var lookalike);
-        Assert.False(lookalike);
+        Assert.Equal(RouteLookalike.None, lookalike);
         Assert.Equal("AbC", match!.Parameters["account"]);
     }
 
@@ -122,7 +168,7 @@ public sealed class GatewaySettingsTests
     {
         var t = Target("upstream: http://127.0.0.1:9/\nroutes:\n  - { method: GET, path: \"/A/**\", action: write }\n  - { method: GET, path: \"/a/b\", action: read }");
         Assert.Equal("read", t.Routes.Match("GET", ["a", "b"], out var lookalike)!.Route.Action);
-        Assert.False(lookalike);
+        Assert.Equal(RouteLookalike.None, lookalike);
     }
 
     [Fact]

@@ -18,6 +18,7 @@ public sealed class GatewayTests : IAsyncLifetime
 {
     private const string StagingSecret = "sk_staging_PLANTED_9d2f71c0a4";
     private const string ProductionSecret = "sk_production_PLANTED_44be01";
+    private const string BillingSecret = "bi/ll+ing&PLANTED<77>";
 
     private RecordingUpstream _upstream = null!;
     private WritFixture _writ = null!;
@@ -44,6 +45,7 @@ public sealed class GatewayTests : IAsyncLifetime
                   - { method: GET, path: "/customers/{account}/broken", action: read }
                   - { method: GET, path: "/customers/{account}/redirect", action: read }
                   - { method: GET, path: "/customers/{account}/big", action: read }
+                  - { method: GET, path: "/customers/{account}/compressed", action: read }
                 limits: { max_body_bytes: 1024 }
                 account: { path_param: account }
               production:
@@ -52,6 +54,25 @@ public sealed class GatewayTests : IAsyncLifetime
                 routes:
                   - { method: GET, path: "/customers/{account}", action: read }
                 account: { path_param: account }
+          billing:
+            actions: [read]
+            environments:
+              staging:
+                upstream: {{upstream}}/billing/
+                credential: { secret: billing-staging, inject: { basic: { username: svc-writ } } }
+                routes:
+                  - { method: GET, path: "/echo-basic", action: read }
+              production: {}
+          ledger:
+            actions: [read]
+            environments:
+              staging:
+                upstream: {{upstream}}/ledger/
+                credential: { secret: crm-staging, inject: { query: api_key } }
+                routes:
+                  - { method: GET, path: "/entries", action: read }
+                account: { query: account }
+              production: {}
           down:
             actions: [read]
             environments:
@@ -64,10 +85,10 @@ public sealed class GatewayTests : IAsyncLifetime
                 upstream: http://127.0.0.1:1/
         roles:
           crm-reader:
-            permissions: { crm: [read], down: [read] }
+            permissions: { crm: [read], down: [read], ledger: [read] }
             restrictions: [no-delete, no-bulk, no-cross-account]
           crm-writer:
-            permissions: { crm: [read, write] }
+            permissions: { crm: [read, write], billing: [read] }
             preapproved: { crm: [write] }
         agents:
           reader@staging: { kind: ai-agent, owner: sam@example.com, roles: [crm-reader] }
@@ -82,6 +103,7 @@ public sealed class GatewayTests : IAsyncLifetime
             b => b.Services.AddSingleton(new GatewayOptions { UpstreamTimeout = TimeSpan.FromSeconds(1) }));
         await _writ.Admin().PutSecretAsync("crm-staging", StagingSecret);
         await _writ.Admin().PutSecretAsync("crm-production", ProductionSecret);
+        await _writ.Admin().PutSecretAsync("billing-staging", BillingSecret);
     }
 
     public async Task DisposeAsync()
@@ -360,9 +382,19 @@ public sealed class GatewayTests : IAsyncLifetime
     [InlineData("?%EF%BD%81ccount=99999&account=12345")] // fullwidth 'ａ'
     [InlineData("?account=12345&acc+ount=99999")]
     [InlineData("?account=1&account")]
-    public void AccountParameter_EncodedLookalike_IsAmbiguous(string query)
+    [InlineData("?account=12345&account[id]=99999")]     // Rails/PHP: account becomes a hash, its id 99999
+    [InlineData("?account=12345&account[0]=99999")]
+    [InlineData("?account=12345&account%5Bx%5D=99999")]
+    [InlineData("?account=12345&account.id=99999")]      // qs allowDots; PHP reads it as account_id
+    [InlineData("?account=12345&Account.Id=99999")]
+    [InlineData("?account=12345&account%EF%BC%BBx%EF%BC%BD=99999")] // fullwidth brackets
+    [InlineData("?account.=99999")]
+    [InlineData("?account_id=1&account.id=2", "account_id")] // PHP: account.id is account_id
+    [InlineData("?account_id=1&account_id[]=2", "account_id")]
+    [InlineData("?accountid=1", "account_id")]
+    public void AccountParameter_EncodedLookalike_IsAmbiguous(string query, string name = "account")
     {
-        Assert.Equal("gateway.account_ambiguous", AccountParameter.Find(query, "account").Error?.Code);
+        Assert.Equal("gateway.account_ambiguous", AccountParameter.Find(query, name).Error?.Code);
     }
 
     [Theory]
@@ -371,7 +403,25 @@ public sealed class GatewayTests : IAsyncLifetime
     [InlineData("account=cust+1", "cust 1")]
     public void AccountParameter_Plain_IsDecoded(string query, string expected)
     {
-        Assert.Equal(expected, AccountParameter.Find(query, "account").Value);
+        Assert.Equal(expected, AccountParameter.Find(query, "account").Value!.Account);
+    }
+
+    [Theory]
+    [InlineData("?account=12345&accounts=1&my_account=2&account_type=b", "?account=12345&accounts=1&my_account=2&account_type=b")]
+    [InlineData("?b=a+b&account=12%33%34%35;c&d=", "?b=a%20b&account=12345&c&d=")]
+    public void AccountParameter_OtherNames_AreKeptAndReencoded(string query, string forwarded)
+    {
+        Assert.Equal(forwarded, AccountParameter.Find(query, "account").Value!.Query);
+    }
+
+    [Fact]
+    public async Task AccountQuery_IsForwardedAsChecked()
+    {
+        // Writ checked account=12345; a server that does not split on ';' would have read account="12345;account=99999".
+        var s = await StartAsync(scope: "ledger:read");
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/ledger/entries?account=12345;account2=99999&note=a+b&api_key=mine");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("/ledger/entries?account=12345&account2=99999&note=a%20b&api_key=" + Uri.EscapeDataString(StagingSecret), Assert.Single(_upstream.Received).RawTarget);
     }
 
     [Fact]
@@ -384,14 +434,24 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.Equal("gateway.account_unknown", await CodeAsync(await CallAsync(s, HttpMethod.Get, "/gw/down/x?other=12345")));
     }
 
-    [Fact]
-    public async Task RouteCaseLookalike_IsRefused()
+    [Theory]
+    [InlineData("/gw/crm/customers/EXPORT", "gateway.route_case_mismatch")]
+    [InlineData("/gw/crm/Customers/12345", "gateway.route_case_mismatch")]
+    [InlineData("/gw/crm/customers/export.json", "gateway.route_lookalike")]
+    [InlineData("/gw/crm/customers/Export.CSV", "gateway.route_lookalike")]
+    [InlineData("/gw/crm/customers/export;format=csv", "gateway.route_lookalike")]
+    [InlineData("/gw/crm/customers/export%20.json", "gateway.route_lookalike")]
+    [InlineData("/gw/crm/customers/export.", "gateway.bad_path")]
+    [InlineData("/gw/crm/customers/export..", "gateway.bad_path")]
+    [InlineData("/gw/crm/customers/export%20", "gateway.bad_path")]
+    [InlineData("/gw/crm/customers/export%09", "gateway.bad_path")]
+    [InlineData("/gw/crm/customers/12345%20", "gateway.bad_path")]
+    public async Task RouteLookalike_IsRefused(string path, string code)
     {
-        // Without the check, /customers/EXPORT would match /customers/{account} (read, not bulk) while a
-        // case-insensitive upstream serves the bulk export.
+        // Writ would match {account} (read, not bulk); a case-insensitive, Rails, Spring or IIS upstream would serve
+        // /customers/export. The writer has no no-cross-account, so nothing else stops these.
         var s = await StartAsync("writer@staging", "crm:read crm:write", target: null);
-        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/EXPORT"), 403, "gateway.route_case_mismatch");
-        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, "/gw/crm/Customers/12345"), 403, "gateway.route_case_mismatch");
+        await AssertRefusedAsync(await CallAsync(s, HttpMethod.Get, path), code == "gateway.bad_path" ? 400 : 403, code);
     }
 
     [Fact]
@@ -496,6 +556,37 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     // ---------- upstream failures ----------
+
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("deflate")]
+    [InlineData("br")]
+    [InlineData("gzip,br")]
+    [InlineData("identity")]
+    public async Task Upstream_CompressingUnasked_IsDecodedAndScrubbed(string coding)
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345/compressed?coding=" + coding);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(response.Content.Headers.ContentEncoding.All(c => c == "identity"), "still encoded");
+        Assert.Equal("{\"you_sent\":\"[redacted]\"}", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("zstd")]
+    [InlineData("gzip,zstd")]
+    public async Task Upstream_CompressingInAnUnknownCoding_Is502AndAudited(string coding)
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345/compressed?coding=" + coding);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("gateway.upstream_encoding", await CodeAsync(response));
+        Assert.DoesNotContain(StagingSecret, await response.Content.ReadAsStringAsync());
+        var entries = await _writ.Admin().SearchAuditAsync(resource: "crm", limit: 50);
+        Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_encoding");
+    }
 
     [Fact]
     public async Task Upstream_Down_Is502AndAudited()
@@ -620,15 +711,112 @@ public sealed class GatewayTests : IAsyncLifetime
             "x" + Convert.ToBase64String(Encoding.UTF8.GetBytes("ab" + secret + "cd")).Replace('+', '-').Replace('/', '_'),
         };
         var forms = SecretForms.Of(secret, injected);
+        AssertAllScrubbed(secret, forms, echoes);
+    }
+
+    /// <summary>Escaped spellings real serialisers and servers write, each checked on its own and split across chunks.</summary>
+    [Theory]
+    [InlineData("p@ss/w\"rd+é<>&=?x y")]
+    [InlineData("AbC+/dEf==")]               // base64-looking secrets: '+', '/', '='
+    [InlineData("sk_staging_PLANTED_9d2f71c0a4")]
+    public void SecretMatcher_EscapedSpellings_AreAllScrubbed(string secret)
+    {
+        string Php(string v) => System.Text.RegularExpressions.Regex.Replace(
+            System.Text.Json.JsonSerializer.Serialize(v, new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }),
+            "[^\\x00-\\x7F]", m => "\\u" + ((int)m.Value[0]).ToString("x4")).Replace("/", "\\/");
+        string Go(string v) => System.Text.RegularExpressions.Regex.Replace(
+            System.Text.Json.JsonSerializer.Serialize(v, new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }),
+            "[<>&]", m => "\\u" + ((int)m.Value[0]).ToString("x4"));
+        var echoes = new[]
+        {
+            "{\"token\":" + Php(secret) + "}",                                                  // PHP json_encode: \/ and lower-case \u00e9
+            "{\"token\":" + Go(secret) + "}",                                                   // Go encoding/json: \u003c, '+' as is
+            "{\"token\":" + System.Text.Json.JsonSerializer.Serialize(secret).Replace("/", "\\/") + "}", // \u002B and \/ together
+            "<p>You sent " + System.Net.WebUtility.HtmlEncode(secret) + "</p>",                // &amp; &quot; &lt; and &#233;
+            "<p>You sent " + System.Text.Encodings.Web.HtmlEncoder.Default.Encode(secret) + "</p>", // Razor: &#x2B; &#x2F;
+            "<a href=\"/cb?a=1&amp;api_key=" + System.Text.RegularExpressions.Regex.Replace(Uri.EscapeDataString(secret), "%[0-9A-F]{2}", m => m.Value.ToLowerInvariant()) + "\">", // lower-case hex, in HTML
+            "{\"url\":\"https:\\/\\/x\\/cb?api_key=" + Uri.EscapeDataString(secret) + "\"}",      // percent-encoded inside JSON
+        };
+        AssertAllScrubbed(secret, SecretForms.Of(secret, "Bearer " + secret), echoes);
+    }
+
+    [Theory]
+    [InlineData("svc-writ", "p@ss/w+rd-PLANTED-77")]
+    [InlineData("u", "AbCdEfGh12345678")]
+    public void SecretMatcher_BareBasicPayload_IsScrubbed(string user, string secret)
+    {
+        var payload = Convert.ToBase64String(Encoding.UTF8.GetBytes(user + ":" + secret));
+        var echoes = new[]
+        {
+            "{\"auth\":\"" + payload + "\"}",
+            "credentials=" + payload.TrimEnd('='),
+            "{\"auth\":\"" + payload.Replace("/", "\\/") + "\"}",
+            "auth=" + Uri.EscapeDataString(payload),
+        };
+        var forms = SecretForms.Of(secret, "Basic " + payload);
         foreach (var echo in echoes)
         {
-            var scrubber = new StreamingScrubber(forms);
-            var output = Encoding.UTF8.GetString([.. scrubber.Push(Encoding.UTF8.GetBytes(echo)), .. scrubber.Flush()]);
-            Assert.True(output.Contains("[redacted]", StringComparison.Ordinal), "not scrubbed: " + output);
-            Assert.DoesNotContain(secret, output);
-            Assert.DoesNotContain(Uri.EscapeDataString(secret), output, StringComparison.OrdinalIgnoreCase);
-            Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes(secret))[..8], output);
+            var output = ScrubInChunks(forms, echo, 5);
+            Assert.DoesNotContain(payload.TrimEnd('=')[..^2], output);
+            Assert.Contains("[redacted]", output);
         }
+        // The whole payload goes, not only the part that encodes the secret's bits.
+        Assert.Equal("credentials=[redacted]", ScrubInChunks(forms, "credentials=" + payload.TrimEnd('='), 5));
+    }
+
+    [Fact]
+    public void SecretMatcher_LongBodyFullOfNearMisses_StaysLinear()
+    {
+        // Every position starts a spelling of the secret's first characters and then fails: the work per byte is bounded
+        // by the secret's length, so 4 MiB takes well under a second, not minutes.
+        const string secret = "sk_staging_PLANTED_9d2f71c0a4";
+        var nearMiss = "%73%6B\\u005f" + secret[..12] + "&#95;";
+        var body = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(nearMiss, 4 * 1024 * 1024 / nearMiss.Length)) + secret);
+        var scrubber = new StreamingScrubber(SecretForms.Of(secret, "Bearer " + secret));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var output = new List<byte>(body.Length);
+        for (var i = 0; i < body.Length; i += 16 * 1024) output.AddRange(scrubber.Push(body.AsSpan(i, Math.Min(16 * 1024, body.Length - i))));
+        output.AddRange(scrubber.Flush());
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+        Assert.EndsWith("[redacted]", Encoding.UTF8.GetString(output.ToArray()));
+    }
+
+    private static string ScrubInChunks(string[] forms, string text, int chunkSize)
+    {
+        var scrubber = new StreamingScrubber(forms);
+        var body = Encoding.UTF8.GetBytes(text);
+        var output = new List<byte>();
+        for (var i = 0; i < body.Length; i += chunkSize) output.AddRange(scrubber.Push(body.AsSpan(i, Math.Min(chunkSize, body.Length - i))));
+        output.AddRange(scrubber.Flush());
+        return Encoding.UTF8.GetString(output.ToArray());
+    }
+
+    private static void AssertAllScrubbed(string secret, string[] forms, IEnumerable<string> echoes)
+    {
+        foreach (var echo in echoes)
+        {
+            foreach (var chunkSize in new[] { 3, 1 << 20 })
+            {
+                var output = ScrubInChunks(forms, echo, chunkSize);
+                Assert.True(output.Contains("[redacted]", StringComparison.Ordinal), "not scrubbed: " + output);
+                Assert.DoesNotContain(secret, output);
+                Assert.DoesNotContain(Uri.EscapeDataString(secret), output, StringComparison.OrdinalIgnoreCase);
+                Assert.DoesNotContain(Convert.ToBase64String(Encoding.UTF8.GetBytes(secret))[..8], output);
+                // Nothing of the secret longer than a few characters survives, whatever the spelling.
+                Assert.DoesNotContain(secret[..Math.Min(6, secret.Length)], output);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task UpstreamEchoingABasicCredentialEscaped_IsScrubbed()
+    {
+        var s = await StartAsync("writer@staging", "billing:read", target: null);
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/billing/echo-basic");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("payload=[redacted]\nphp={\"p\":\"[redacted]\"}\nhtml=[redacted]\nurl=[redacted]", body);
     }
 
     [Fact]

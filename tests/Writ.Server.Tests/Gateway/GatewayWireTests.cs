@@ -91,6 +91,21 @@ public sealed class GatewayWireTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/gw/crm/customers/export.")]
+    [InlineData("/gw/crm/customers/export%2E")]
+    [InlineData("/gw/crm/customers/export%20")]
+    [InlineData("/gw/crm/customers/export%2E%20")]
+    public async Task SegmentEndingInDotOrSpace_OnTheWire_IsABadPath(string target)
+    {
+        // Refused before the token is even looked at: IIS and Windows strip these, so /customers/export. is the export.
+        var response = await SendRawAsync(Get(target));
+
+        Assert.StartsWith("HTTP/1.1 400", response);
+        Assert.Contains("gateway.bad_path", response);
+        Assert.Empty(_upstream.Received);
+    }
+
+    [Theory]
     [InlineData("http://attacker.example/gw/crm/customers/12345")]
     [InlineData("//attacker.example/gw/crm/customers/12345")]
     public async Task AbsoluteOrAuthorityTarget_CannotPickTheHost(string target)

@@ -20,7 +20,8 @@ public sealed record ReceivedRequest(string Method, string RawTarget, IReadOnlyD
 /// <summary>
 /// A real HTTP upstream (Kestrel on 127.0.0.1, a free port) that records every request it receives. Paths:
 /// <c>…/echo-auth</c> answers 401 repeating the Authorization it got in a header and the body (a leaky upstream);
-/// <c>…/slow</c> waits 10 s; <c>…/broken</c> dies mid-body; <c>…/redirect</c> answers 302 to another host; <c>…/big</c> streams 1 MiB; anything
+/// <c>…/slow</c> waits 10 s; <c>…/broken</c> dies mid-body; <c>…/redirect</c> answers 302 to another host; <c>…/big</c> streams 1 MiB;
+/// <c>…/echo-basic</c> echoes a Basic credential in four spellings; <c>…/compressed?coding=gzip,br</c> echoes the Authorization it got in a body compressed unasked; anything
 /// else answers 200 JSON naming the path.
 /// </summary>
 public sealed class RecordingUpstream : IAsyncDisposable
@@ -85,6 +86,35 @@ public sealed class RecordingUpstream : IAsyncDisposable
             }));
             return;
         }
+        if (path.EndsWith("/compressed", StringComparison.Ordinal))
+        {
+            // An upstream that compresses although nobody asked: the credential it got, inside a body in the codings
+            // named by ?coding= (applied in that order), or bytes it claims are in an unknown one.
+            var codings = (http.Request.Query["coding"].ToString()).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            var payload = Encoding.UTF8.GetBytes($$"""{"you_sent":"{{http.Request.Headers.Authorization}}"}""");
+            foreach (var coding in codings) payload = Compress(payload, coding);
+            http.Response.ContentType = "application/json";
+            http.Response.Headers.ContentEncoding = string.Join(", ", codings);
+            http.Response.ContentLength = payload.Length;
+            await http.Response.Body.WriteAsync(payload);
+            return;
+        }
+        if (path.EndsWith("/echo-basic", StringComparison.Ordinal))
+        {
+            // A leaky upstream behind Basic auth: the bare payload, and the password it decodes to as PHP's JSON, Razor's
+            // HTML and a lower-case percent-encoder write it.
+            string auth = http.Request.Headers.Authorization.ToString();
+            var payload = auth.StartsWith("Basic ", StringComparison.Ordinal) ? auth[6..] : "";
+            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(payload));
+            var password = decoded[(decoded.IndexOf(':') + 1)..];
+            http.Response.ContentType = "text/plain";
+            await http.Response.WriteAsync(string.Join("\n",
+                "payload=" + payload.TrimEnd('='),
+                "php={\"p\":\"" + password.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("/", "\\/") + "\"}",
+                "html=" + System.Text.Encodings.Web.HtmlEncoder.Default.Encode(password),
+                "url=" + System.Text.RegularExpressions.Regex.Replace(Uri.EscapeDataString(password), "%[0-9A-F]{2}", m => m.Value.ToLowerInvariant())));
+            return;
+        }
         if (path.EndsWith("/slow", StringComparison.Ordinal))
         {
             await Task.Delay(TimeSpan.FromSeconds(10), http.RequestAborted);
@@ -120,6 +150,23 @@ public sealed class RecordingUpstream : IAsyncDisposable
         var json = System.Text.Encoding.UTF8.GetBytes($$"""{"ok":true,"method":"{{http.Request.Method}}","bytes":{{body.Length}}}""");
         http.Response.ContentLength = json.Length;
         if (!HttpMethods.IsHead(http.Request.Method)) await http.Response.Body.WriteAsync(json);
+    }
+
+    private static byte[] Compress(byte[] data, string coding)
+    {
+        if (coding is "identity" or "zstd") return data; // zstd: the bytes are not really zstd, the gateway must not pass them anyway
+        using var output = new MemoryStream();
+        using (Stream z = coding switch
+        {
+            "gzip" => new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true),
+            "deflate" => new System.IO.Compression.ZLibStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true),
+            "br" => new System.IO.Compression.BrotliStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true),
+            _ => throw new ArgumentException(coding),
+        })
+        {
+            z.Write(data);
+        }
+        return output.ToArray();
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Writ.Cli.Commands;
+
+/// <summary>
+/// How <c>writ exec</c> ends on SIGINT, SIGTERM, SIGHUP or SIGQUIT: it never dies first. Before the command starts, a
+/// signal cancels the start-up (the task is still completed). Once it runs, the signal is passed on to the command
+/// and writ waits for it to exit, then completes the task (revoking its credentials) and exits with the command's
+/// code (128 + the signal when the signal ended it). Ctrl+C and Ctrl+\ typed at a terminal already reach the command
+/// (same foreground process group), so they are not sent twice. A command still running 10 s after the first signal,
+/// or at a second one, is killed with its process tree.
+/// </summary>
+internal sealed class ExecSignals : IDisposable
+{
+    public static readonly TimeSpan Grace = TimeSpan.FromSeconds(10);
+
+    private static readonly PosixSignal[] Handled = [PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT];
+
+    private readonly CancellationTokenSource _startup = new();
+    private readonly List<PosixSignalRegistration> _registrations = [];
+    private readonly Lock _lock = new();
+    private Process? _child;
+    private Timer? _grace;
+    private int _received;
+
+    public ExecSignals()
+    {
+        foreach (var signal in Handled)
+        {
+            try
+            {
+                _registrations.Add(PosixSignalRegistration.Create(signal, OnSignal));
+            }
+            catch (PlatformNotSupportedException)
+            {
+                // Not every signal exists everywhere (Windows); the others still are handled.
+            }
+        }
+    }
+
+    /// <summary>Cancelled by a signal that arrives before the command is started.</summary>
+    public CancellationToken Startup => _startup.Token;
+
+    /// <summary>From now on signals go to <paramref name="child"/>; one that arrived while it was being started is passed on now.</summary>
+    public void Attach(Process child)
+    {
+        lock (_lock)
+        {
+            _child = child;
+            if (_received > 0) Stop(child, PosixSignal.SIGTERM, first: true);
+        }
+    }
+
+    private void OnSignal(PosixSignalContext context)
+    {
+        context.Cancel = true; // writ stays: the task must be completed after the command is gone
+        lock (_lock)
+        {
+            var first = _received++ == 0;
+            if (_child is null)
+            {
+                _startup.Cancel();
+                return;
+            }
+            Stop(_child, context.Signal, first);
+        }
+    }
+
+    private void Stop(Process child, PosixSignal signal, bool first)
+    {
+        try
+        {
+            if (child.HasExited) return;
+            if (!first || OperatingSystem.IsWindows())
+            {
+                child.Kill(entireProcessTree: true);
+                return;
+            }
+            if (!FromTerminal(signal)) _ = Native.kill(child.Id, Number(signal));
+            _grace ??= new Timer(_ =>
+            {
+                try
+                {
+                    if (!child.HasExited) child.Kill(entireProcessTree: true);
+                }
+                catch (InvalidOperationException)
+                {
+                    // Gone in the meantime.
+                }
+            }, null, Grace, Timeout.InfiniteTimeSpan);
+        }
+        catch (InvalidOperationException)
+        {
+            // The command exited between the check and the signal.
+        }
+    }
+
+    /// <summary>
+    /// Whether a keyboard signal came from the terminal, which sends it to its whole foreground process group (the command
+    /// included): writ's group is the terminal's foreground group. Sent with <c>kill</c> to writ alone, or without a
+    /// terminal, the command would not get it unless writ passes it on.
+    /// </summary>
+    private static bool FromTerminal(PosixSignal signal)
+    {
+        if (signal is not (PosixSignal.SIGINT or PosixSignal.SIGQUIT)) return false;
+        var foreground = Native.tcgetpgrp(0);
+        return foreground > 0 && foreground == Native.getpgrp();
+    }
+
+    /// <summary>The signal numbers Linux and macOS share.</summary>
+    private static int Number(PosixSignal signal) => signal switch
+    {
+        PosixSignal.SIGHUP => 1,
+        PosixSignal.SIGINT => 2,
+        PosixSignal.SIGQUIT => 3,
+        _ => 15,
+    };
+
+    public void Dispose()
+    {
+        foreach (var r in _registrations) r.Dispose();
+        _grace?.Dispose();
+        _startup.Dispose();
+    }
+
+    private static class Native
+    {
+        [DllImport("libc", SetLastError = true)]
+        public static extern int kill(int pid, int sig);
+
+        [DllImport("libc")]
+        public static extern int getpgrp();
+
+        [DllImport("libc")]
+        public static extern int tcgetpgrp(int fd);
+    }
+}
