@@ -184,7 +184,7 @@ internal static partial class GatewayEndpoints
             QueryInjection q => (null, null, q.Parameter),
             _ => ((string?)null, (string?)null, (string?)null),
         };
-        var scrub = new SecretMatcher(secret is null ? [] : SecretForms.Of(secret, value));
+        var scrub = secret is null ? SecretMatcher.None : SecretMatcher.For(secret, value);
 
         var targetUri = new Uri(plan.Target.Upstream.AbsoluteUri + GatewayPath.Format(plan.Segments)[1..] + Query(http.Request, plan.CheckedQuery, queryName, secret));
 
