@@ -196,14 +196,24 @@ internal static partial class GatewayEndpoints
         // waits for it before anything leaves. A read (GET or HEAD on a read route: safe, RFC 9110 §9.2.1) is sent while the
         // commit is under way and its answer is held until the commit is done, so the fsync and the upstream round trip
         // overlap instead of adding up; if the audit fails, the answer is dropped and the call fails.
-        var decided = RecordAsync(audit, clock, call, Decisions.Allow, null, null, 0, started, ct, outcome: false);
+        // The record is committed even if the agent hangs up meanwhile (CancellationToken.None): once the request may be
+        // on its way upstream, the log must say so.
         var safe = call.Action == PolicyActions.Read && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
+        var decided = RecordAsync(audit, clock, call, Decisions.Allow, null, null, 0, started, safe ? CancellationToken.None : ct, outcome: false);
         if (!safe) await decided;
+        // Every path that answers the agent awaits it; this only keeps a failure on an unexpected path from going unobserved.
+        _ = decided.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
         HttpResponseMessage upstream;
         try
         {
             upstream = await forwarder.SendAsync(request, timeout.Token);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The agent hung up while the upstream was answering: nothing to send, but the decision must still be durable.
+            await decided;
+            throw;
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -228,7 +238,7 @@ internal static partial class GatewayEndpoints
             // scrubber sees the credential; one in a coding the gateway cannot decode never reaches the agent.
             var codings = UpstreamForwarder.ContentCodings(upstream);
             var decode = !scrub.IsEmpty && codings.Count > 0 && !HttpMethods.IsHead(http.Request.Method);
-            if (decode && !UpstreamForwarder.CanDecode(codings))
+            if ((decode && !UpstreamForwarder.CanDecode(codings)) || (!scrub.IsEmpty && UpstreamForwarder.HasForeignTransferCoding(upstream)))
             {
                 await RecordAsync(audit, clock, call, Decisions.Info, "gateway.upstream_encoding", (int)upstream.StatusCode, 0, started, ct);
                 await WriteProblemAsync(http, 502, "gateway.upstream_encoding", $"{call.Resource} answered in a Content-Encoding the gateway cannot scrub ({string.Join(", ", codings)}); gzip, deflate and br are decoded");
@@ -263,6 +273,8 @@ internal static partial class GatewayEndpoints
                     int read;
                     while ((read = await stream.ReadAsync(buffer, ct)) > 0)
                     {
+                        if (decode && bytes + read > forwarder.Options.MaxDecodedBodyBytes)
+                            throw new InvalidDataException("the decoded body is larger than the gateway decodes");
                         if (scrubber is null) await http.Response.Body.WriteAsync(buffer.AsMemory(0, read), ct);
                         else await http.Response.Body.WriteAsync(scrubber.Push(buffer.AsSpan(0, read)), ct);
                         bytes += read;
@@ -271,7 +283,9 @@ internal static partial class GatewayEndpoints
                     await RecordAsync(audit, clock, call, Decisions.Info, null, (int)upstream.StatusCode, bytes, started, ct);
                 }
             }
-            catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+            // BrotliStream reports corrupt input as InvalidOperationException; GZip/Deflate as InvalidDataException.
+            catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException || (e is InvalidOperationException && decode)
+                                      || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
                 // The upstream died or stalled while sending its body, or sent a corrupt compressed one: the agent gets
                 // a clear 502/504 if nothing was sent yet (else the connection is cut, so a truncated body is never

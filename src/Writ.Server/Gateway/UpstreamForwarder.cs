@@ -16,6 +16,9 @@ internal sealed class GatewayOptions
 
     /// <summary>Textual responses up to this size (with a Content-Length) are buffered so the credential can be scrubbed from them.</summary>
     public int MaxScrubbedBodyBytes { get; init; } = 64 * 1024;
+
+    /// <summary>A body the gateway decodes to scrub it may expand to at most this much (a compression bomb is cut, 502).</summary>
+    public long MaxDecodedBodyBytes { get; init; } = 256L * 1024 * 1024;
 }
 
 /// <summary>
@@ -160,7 +163,15 @@ internal sealed class UpstreamForwarder : IDisposable
             .ToList();
 
     /// <summary>Whether every coding is one <see cref="Decode"/> knows.</summary>
-    public static bool CanDecode(IReadOnlyList<string> codings) => codings.All(c => c is "gzip" or "x-gzip" or "deflate" or "br");
+    /// <summary>At most two stacked codings, each one the gateway decodes; a deeper stack only serves to multiply a bomb.</summary>
+    public static bool CanDecode(IReadOnlyList<string> codings) => codings.Count <= 2 && codings.All(c => c is "gzip" or "x-gzip" or "deflate" or "br");
+
+    /// <summary>
+    /// A transfer coding other than chunked (e.g. <c>Transfer-Encoding: gzip, chunked</c>): the handler hands the body on
+    /// still coded, and the header is hop-by-hop, so neither the scrubber nor the agent would be told. Such bodies are refused.
+    /// </summary>
+    public static bool HasForeignTransferCoding(HttpResponseMessage upstream) =>
+        upstream.Headers.TransferEncoding.Any(t => !string.Equals(t.Value, "chunked", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// The body with its codings undone, last applied first (RFC 9110 §8.4), streaming: memory stays bounded whatever

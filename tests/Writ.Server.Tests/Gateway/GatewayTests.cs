@@ -574,8 +574,24 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("gzip&corrupt=1")]
+    [InlineData("deflate&corrupt=1")]
+    [InlineData("br&corrupt=1")]
+    public async Task Upstream_CorruptCompressedBody_Is502AndAudited(string coding)
+    {
+        var s = await StartAsync();
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345/compressed?coding=" + coding);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("gateway.upstream_broken", await CodeAsync(response));
+        var entries = await _writ.Admin().SearchAuditAsync(resource: "crm", limit: 50);
+        Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_broken");
+    }
+
+    [Theory]
     [InlineData("zstd")]
     [InlineData("gzip,zstd")]
+    [InlineData("gzip,gzip,gzip")]
     public async Task Upstream_CompressingInAnUnknownCoding_Is502AndAudited(string coding)
     {
         var s = await StartAsync();

@@ -93,6 +93,7 @@ public sealed class RecordingUpstream : IAsyncDisposable
             var codings = (http.Request.Query["coding"].ToString()).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             var payload = Encoding.UTF8.GetBytes($$"""{"you_sent":"{{http.Request.Headers.Authorization}}"}""");
             foreach (var coding in codings) payload = Compress(payload, coding);
+            if (http.Request.Query.ContainsKey("corrupt")) payload = Encoding.UTF8.GetBytes("this is not in the coding the header names, at all");
             http.Response.ContentType = "application/json";
             http.Response.Headers.ContentEncoding = string.Join(", ", codings);
             http.Response.ContentLength = payload.Length;
