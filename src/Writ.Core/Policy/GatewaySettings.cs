@@ -110,12 +110,14 @@ public sealed class RouteTable
         RouteDef? best = null;
         Dictionary<string, string>? bestParams = null;
         RouteDef? caseVariant = null;
+        IReadOnlyList<string>? folded = null;
         foreach (var route in candidates)
         {
             var parameters = TryMatch(route.Segments, segments, StringComparison.Ordinal);
             if (parameters is null)
             {
-                if (TryMatch(route.Segments, segments, StringComparison.OrdinalIgnoreCase) is not null
+                folded ??= segments.Select(Common.CaseFolding.Fold).ToArray();
+                if (TryMatch(route.Segments, folded, StringComparison.OrdinalIgnoreCase) is not null
                     && (caseVariant is null || Compare(route.Segments, caseVariant.Segments) > 0))
                     caseVariant = route;
                 continue;
@@ -151,10 +153,11 @@ public sealed class RouteTable
     /// </summary>
     internal static RouteLookalike Lookalike(string value, string literal)
     {
-        if (!value.StartsWith(literal, StringComparison.OrdinalIgnoreCase)) return RouteLookalike.None;
+        var folded = Common.CaseFolding.Fold(value);
+        if (!folded.StartsWith(literal, StringComparison.OrdinalIgnoreCase)) return RouteLookalike.None;
         if (value.Length == literal.Length)
             return string.Equals(value, literal, StringComparison.Ordinal) ? RouteLookalike.None : RouteLookalike.Case;
-        var next = value[literal.Length];
+        var next = folded[literal.Length];
         return next is '.' or ';' || char.IsWhiteSpace(next) ? RouteLookalike.Suffix : RouteLookalike.None;
     }
 

@@ -420,6 +420,11 @@ internal sealed class McpGateway(
             // The position helps the caller; the message never echoes the content.
             return (null, new ParseFailure(ParseError, "mcp.parse_error", $"the body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})"));
         }
+        // Keys that differ only in letter case are repeated keys too, to a downstream that matches fields ignoring case
+        // (Go's encoding/json: "name" and "Name" are one field, the last one wins).
+        if (node is not null && FoldedDuplicate(node, "$") is { } folded)
+            return (null, new ParseFailure(InvalidRequest, "mcp.duplicate_key",
+                $"the key '{McpGuard.Shown(folded.Name)}' appears more than once in {McpGuard.Shown(folded.Where)}: messages with repeated keys are refused at any depth, so that Writ and the MCP server read the same call"));
         return node switch
         {
             JsonArray => (null, new ParseFailure(InvalidRequest, "mcp.batch_unsupported", "send one JSON-RPC message per request (MCP 2025-06-18 has no batches)")),
@@ -462,6 +467,29 @@ internal sealed class McpGateway(
                 }
             }
             return null;
+        }
+    }
+
+    private static (string Name, string Where)? FoldedDuplicate(JsonNode node, string where)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                HashSet<string>? seen = o.Count > 1 ? new HashSet<string>(StringComparer.Ordinal) : null;
+                foreach (var (name, value) in o)
+                {
+                    if (seen is not null && !seen.Add(Core.Common.CaseFolding.Fold(name))) return (name, where);
+                    if (value is not null && FoldedDuplicate(value, where + "." + name) is { } inner) return inner;
+                }
+                return null;
+            case JsonArray a:
+                for (var i = 0; i < a.Count; i++)
+                {
+                    if (a[i] is { } item && FoldedDuplicate(item, $"{where}[{i}]") is { } inner) return inner;
+                }
+                return null;
+            default:
+                return null;
         }
     }
 

@@ -125,6 +125,16 @@ public sealed class GatewaySettingsTests
         Assert.Equal(RouteLookalike.Suffix, lookalike);
     }
 
+    [Theory]
+    [InlineData("/f\u0131les/a")]          // dotless i: Java's equalsIgnoreCase takes it for i
+    [InlineData("/F\u0130LES/a")]          // capital dotted I, likewise
+    [InlineData("/customers/\uFF45xport")] // full-width e
+    public void Match_UnicodeLookalikeThatPeersFold_IsACaseLookalike(string path)
+    {
+        Assert.Null(Target(Full).Routes.Match("GET", path[1..].Split('/'), out var lookalike));
+        Assert.Equal(RouteLookalike.Case, lookalike);
+    }
+
     [Fact]
     public void Match_CaseLookalikeOfAnotherMethodsLiteral_IsRefused()
     {

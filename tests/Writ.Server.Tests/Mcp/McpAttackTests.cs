@@ -124,6 +124,9 @@ public sealed class McpAttackTests(McpTestBed bed) : IClassFixture<McpTestBed>
         { """{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"write_file","arguments":{"path":"ROOT/dup.txt","content":"x"}}}""", "method", "$" },
         { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_text_file","n\u0061me":"write_file","arguments":{"path":"ROOT/dup.txt","content":"x"}}}""", "name", "$.params" },
         { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"items":[1,{"deep":{"k":1,"k":2}}]}}}""", "k", "$.params.arguments.items[1].deep" },
+        // Differing only in case: one field to Go's encoding/json, which keeps the last.
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_text_file","Name":"write_file","arguments":{"path":"ROOT/dup.txt","content":"x"}}}""", "Name", "$.params" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file","arguments":{"path":"ROOT/hello.txt","content":"x","PATH":"ROOT/dup.txt"}}}""", "PATH", "$.params.arguments" },
     };
 
     [Theory]
