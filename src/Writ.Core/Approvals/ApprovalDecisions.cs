@@ -111,8 +111,9 @@ public static class ApprovalDecisions
                 return Redemption.Refused("authorization_pending", new Error("approval.pending",
                     $"approval {approval.Id} is waiting for {missing} more approval{(missing == 1 ? "" : "s")}"));
             case ApprovalStatuses.Denied:
+                // The agent learns why, not who: approvers are people, and their names are not the agent's business.
                 var no = approval.Votes.LastOrDefault(v => !v.Approve);
-                return Redemption.Refused("access_denied", new Error("approval.denied", $"{no?.User ?? "an approver"} denied approval {approval.Id}: {no?.Reason}"));
+                return Redemption.Refused("access_denied", new Error("approval.denied", $"an approver denied approval {approval.Id}: {no?.Reason}"));
             case ApprovalStatuses.Used:
                 return Redemption.Refused("invalid_grant", new Error("approval.used", $"approval {approval.Id} has already been used; an approval grants its request once"));
             case ApprovalStatuses.Closed:

@@ -45,6 +45,9 @@ internal sealed class SecretMatcher
         return Compiled[key] = new SecretMatcher(SecretForms.Of(secret, injected));
     }
 
+    /// <summary>Drops every compiled matcher: called when a secret is stored or rotated, so an old value's forms do not linger.</summary>
+    public static void Forget() => Compiled.Clear();
+
     public SecretMatcher(IEnumerable<string> forms)
     {
         _patterns = forms.Where(f => f.Length > 0).Distinct(StringComparer.Ordinal).Select(Compile).ToArray();

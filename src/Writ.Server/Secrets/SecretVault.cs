@@ -45,6 +45,7 @@ internal sealed class SecretVault(IWritStore store, MasterKey masterKey, TimePro
         {
             Interlocked.Increment(ref _generation);
             _latest.Clear();
+            Gateway.SecretMatcher.Forget();
         }
     }
 

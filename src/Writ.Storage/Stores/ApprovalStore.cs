@@ -106,7 +106,7 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
             var due = (await c.QueryAsync<Row>(new CommandDefinition(
                 // Past their own expiry, or asked for a task that has ended: approving those would grant nothing.
                 $"SELECT {Columns} FROM approvals WHERE status = @pending AND (expires_at <= @at " +
-                "OR task_id IN (SELECT id FROM tasks WHERE status <> @open OR expires_at <= @at))",
+                "OR EXISTS (SELECT 1 FROM tasks WHERE tasks.id = approvals.task_id AND (tasks.status <> @open OR tasks.expires_at <= @at)))",
                 new { pending = ApprovalStatuses.Pending, open = TaskStatuses.Open, at }, tx, cancellationToken: ct)).ConfigureAwait(false)).ToList();
             var expired = new List<Approval>();
             foreach (var row in due)
