@@ -126,7 +126,7 @@ public sealed class ExecTests : IAsyncLifetime
             Assert.DoesNotContain("eyJ", observed); // no JWT (access token or proof) anywhere the command can see
         }
 
-        var admin = new WritAdminClient(new HttpClient(), new Uri(_server.Addr + "/"), _server.AdminToken);
+        var admin = Admin();
         var tasks = await admin.ListTasksAsync("support-bot@staging", null);
         Assert.Equal("completed", Assert.Single(tasks).Status);
         var agent = await admin.GetAgentAsync("support-bot@staging");
@@ -151,7 +151,7 @@ public sealed class ExecTests : IAsyncLifetime
         try
         {
             child = await ReadPidAsync(pidFile, writ);
-            var admin = new WritAdminClient(new HttpClient(), new Uri(_server.Addr + "/"), _server.AdminToken);
+            var admin = Admin();
             Assert.Equal("open", Assert.Single(await admin.ListTasksAsync("support-bot@staging", null)).Status);
             Assert.NotEmpty((await admin.GetAgentAsync("support-bot@staging")).ActiveCredentials);
 
@@ -177,10 +177,71 @@ public sealed class ExecTests : IAsyncLifetime
     {
         // Under a pseudo-terminal (util-linux script), ^C makes the terminal signal its whole foreground group, writ and
         // the command alike: writ must not send a second SIGINT (many tools take a second ^C as "kill now").
-        var log = Path.Combine(_root, "signals.log");
-        var pidFile = Path.Combine(_root, "child.pid");
+        var (log, pidFile) = (Path.Combine(_root, "signals.log"), Path.Combine(_root, "child.pid"));
+        using var terminal = StartUnderTerminal("trap 'echo int >> \"$1\"; sleep 1; exit 3' INT; while :; do sleep 0.1; done", pidFile, log);
+        var child = 0;
+        try
+        {
+            child = await ReadPidAsync(pidFile, terminal);
+            await TypeCtrlCAsync(terminal);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await terminal.WaitForExitAsync(timeout.Token);
+
+            Assert.Equal(3, terminal.ExitCode); // the command's own exit code, from its INT trap
+            Assert.Equal("int", (await File.ReadAllTextAsync(log)).Trim());
+            Assert.False(IsRunning(child));
+            Assert.Equal("completed", Assert.Single(await Admin().ListTasksAsync("support-bot@staging", null)).Status);
+        }
+        finally
+        {
+            if (!terminal.HasExited) terminal.Kill(entireProcessTree: true);
+            if (child > 0 && IsRunning(child)) Process.GetProcessById(child).Kill();
+        }
+    }
+
+    [Fact]
+    public async Task Exec_CtrlCAtATerminal_ThatTheCommandSurvives_StartsNoKillClock()
+    {
+        // A REPL or a shell carries on after ^C: writ must not kill it 10 s later, nor on the next ^C.
+        var (log, pidFile) = (Path.Combine(_root, "repl.log"), Path.Combine(_root, "repl.pid"));
+        var stop = Path.Combine(_root, "repl.stop");
+        using var terminal = StartUnderTerminal($"trap 'echo int >> \"$1\"' INT; while [ ! -e '{stop}' ]; do sleep 0.1; done; exit 0", pidFile, log);
+        var child = 0;
+        try
+        {
+            child = await ReadPidAsync(pidFile, terminal);
+            await TypeCtrlCAsync(terminal);
+            await Task.Delay(ExecGrace + TimeSpan.FromSeconds(2));
+            await TypeCtrlCAsync(terminal);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.True(IsRunning(child), "the command was killed after a ^C it survived");
+            Assert.Equal("int\nint", (await File.ReadAllTextAsync(log)).Trim());
+
+            await File.WriteAllTextAsync(stop, "");
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await terminal.WaitForExitAsync(timeout.Token);
+            Assert.Equal(0, terminal.ExitCode);
+            Assert.Equal("completed", Assert.Single(await Admin().ListTasksAsync("support-bot@staging", null)).Status);
+        }
+        finally
+        {
+            if (!terminal.HasExited) terminal.Kill(entireProcessTree: true);
+            if (child > 0 && IsRunning(child)) Process.GetProcessById(child).Kill();
+        }
+    }
+
+    private static readonly TimeSpan ExecGrace = TimeSpan.FromSeconds(10);
+
+    private WritAdminClient Admin() => new(new HttpClient(), new Uri(_server.Addr + "/"), _server.AdminToken);
+
+    /// <summary>
+    /// <c>writ exec -- sh -c SCRIPT PIDFILE LOG</c> under a pseudo-terminal (util-linux <c>script</c>); the script first
+    /// writes its pid to PIDFILE ($0) and can log to LOG ($1).
+    /// </summary>
+    private Process StartUnderTerminal(string script, string pidFile, string log)
+    {
         static string Quote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
-        var childScript = "echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; trap 'echo int >> \"$1\"; sleep 1; exit 3' INT; while :; do sleep 0.1; done";
+        var childScript = "echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; " + script;
         var line = string.Join(' ', new[] { "dotnet", Writ.Dll, "exec", "--task", "interactive", "--scope", "crm:read", "--target", "customers/12345", "--",
             "sh", "-c", childScript, pidFile, log }.Select(Quote));
         var psi = Writ.Start(_agentMachine);
@@ -188,29 +249,16 @@ public sealed class ExecTests : IAsyncLifetime
         psi.ArgumentList.Clear();
         foreach (var a in new[] { "-qfec", line, "/dev/null" }) psi.ArgumentList.Add(a);
         psi.RedirectStandardInput = true;
-        using var terminal = Process.Start(psi)!;
+        var terminal = Process.Start(psi)!;
         _ = terminal.StandardOutput.ReadToEndAsync();
         _ = terminal.StandardError.ReadToEndAsync();
-        var child = 0;
-        try
-        {
-            child = await ReadPidAsync(pidFile, terminal);
-            await terminal.StandardInput.WriteAsync('\u0003');
-            await terminal.StandardInput.FlushAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await terminal.WaitForExitAsync(timeout.Token);
+        return terminal;
+    }
 
-            Assert.Equal(3, terminal.ExitCode); // the command's own exit code, from its INT trap
-            Assert.Equal("int", (await File.ReadAllTextAsync(log)).Trim());
-            Assert.False(IsRunning(child));
-            var admin = new WritAdminClient(new HttpClient(), new Uri(_server.Addr + "/"), _server.AdminToken);
-            Assert.Equal("completed", Assert.Single(await admin.ListTasksAsync("support-bot@staging", null)).Status);
-        }
-        finally
-        {
-            if (!terminal.HasExited) terminal.Kill(entireProcessTree: true);
-            if (child > 0 && IsRunning(child)) Process.GetProcessById(child).Kill();
-        }
+    private static async Task TypeCtrlCAsync(Process terminal)
+    {
+        await terminal.StandardInput.WriteAsync('\u0003');
+        await terminal.StandardInput.FlushAsync();
     }
 
     private static async Task<int> ReadPidAsync(string file, Process writ)
@@ -242,7 +290,7 @@ public sealed class ExecTests : IAsyncLifetime
         var run = await Writ.RunAsync(_agentMachine, null, "exec", "--task", "t", "--scope", "crm:read", "--target", "customers/12345", "--", "/nonexistent/cmd");
 
         Assert.Equal(127, run.ExitCode);
-        var admin = new WritAdminClient(new HttpClient(), new Uri(_server.Addr + "/"), _server.AdminToken);
+        var admin = Admin();
         Assert.All(await admin.ListTasksAsync("support-bot@staging", null), t => Assert.Equal("completed", t.Status));
     }
 }

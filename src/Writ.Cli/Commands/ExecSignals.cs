@@ -8,8 +8,9 @@ namespace Writ.Cli.Commands;
 /// signal cancels the start-up (the task is still completed). Once it runs, the signal is passed on to the command
 /// and writ waits for it to exit, then completes the task (revoking its credentials) and exits with the command's
 /// code (128 + the signal when the signal ended it). Ctrl+C and Ctrl+\ typed at a terminal already reach the command
-/// (same foreground process group), so they are not sent twice. A command still running 10 s after the first signal,
-/// or at a second one, is killed with its process tree.
+/// (same foreground process group), so they are not sent twice, and they start no clock: the command decides what they
+/// mean. A command still running 10 s after the first signal writ passed on, or at a second one, is killed with its
+/// process tree.
 /// </summary>
 internal sealed class ExecSignals : IDisposable
 {
@@ -57,6 +58,9 @@ internal sealed class ExecSignals : IDisposable
         context.Cancel = true; // writ stays: the task must be completed after the command is gone
         lock (_lock)
         {
+            // Ctrl+C or Ctrl+\ at the terminal already reached a running command, which decides what it means (a REPL or
+            // a shell carries on): writ neither sends it again nor starts the clock that would kill the command.
+            if (_child is not null && FromTerminal(context.Signal)) return;
             var first = _received++ == 0;
             if (_child is null)
             {
@@ -77,7 +81,7 @@ internal sealed class ExecSignals : IDisposable
                 child.Kill(entireProcessTree: true);
                 return;
             }
-            if (!FromTerminal(signal)) _ = Native.kill(child.Id, Number(signal));
+            _ = Native.kill(child.Id, Number(signal));
             _grace ??= new Timer(_ =>
             {
                 try
@@ -99,13 +103,18 @@ internal sealed class ExecSignals : IDisposable
     /// <summary>
     /// Whether a keyboard signal came from the terminal, which sends it to its whole foreground process group (the command
     /// included): writ's group is the terminal's foreground group. Sent with <c>kill</c> to writ alone, or without a
-    /// terminal, the command would not get it unless writ passes it on.
+    /// terminal, the command would not get it unless writ passes it on. The terminal is found on stdin, stdout or stderr,
+    /// so <c>writ exec -- cmd &lt; plan</c> at a terminal still counts as one.
     /// </summary>
     private static bool FromTerminal(PosixSignal signal)
     {
-        if (signal is not (PosixSignal.SIGINT or PosixSignal.SIGQUIT)) return false;
-        var foreground = Native.tcgetpgrp(0);
-        return foreground > 0 && foreground == Native.getpgrp();
+        if (signal is not (PosixSignal.SIGINT or PosixSignal.SIGQUIT) || OperatingSystem.IsWindows()) return false;
+        for (var fd = 0; fd <= 2; fd++)
+        {
+            var foreground = Native.tcgetpgrp(fd);
+            if (foreground > 0) return foreground == Native.getpgrp();
+        }
+        return false;
     }
 
     /// <summary>The signal numbers Linux and macOS share.</summary>
