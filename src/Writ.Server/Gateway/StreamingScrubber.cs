@@ -116,7 +116,8 @@ internal sealed class SecretMatcher
         var best = 0;
         foreach (var p in _patterns)
         {
-            var end = Match(p, 0, data, start);
+            HashSet<(int, int)>? failed = null;
+            var end = Match(p, 0, data, start, ref failed);
             if (end > start) best = Math.Max(best, end - start);
         }
         return best;
@@ -125,9 +126,11 @@ internal sealed class SecretMatcher
     /// <summary>
     /// Where the characters from <paramref name="unit"/> on end when matched from <paramref name="at"/>, or -1. Each
     /// character is either its own UTF-8 bytes or one escape that decodes to it; when both fit (a raw '%', '&amp;', '\'
-    /// or '+' in the secret), the escape is tried first and the raw byte if the rest then fails.
+    /// or '+' in the secret), the escape is tried first and the raw byte if the rest then fails. Tails already known to
+    /// fail are remembered in <paramref name="failed"/>, so a secret with a run of such characters against data full of
+    /// escapes (<c>\\\\…</c>) costs each (character, position) once instead of every combination of spellings.
     /// </summary>
-    private static int Match(Pattern p, int unit, ReadOnlySpan<byte> data, int at)
+    private static int Match(Pattern p, int unit, ReadOnlySpan<byte> data, int at, ref HashSet<(int, int)>? failed)
     {
         for (; unit < p.Runes.Length; unit++)
         {
@@ -136,8 +139,13 @@ internal sealed class SecretMatcher
             var escaped = Unescape(rest, out var rune) is var length and > 0 && rune == p.Runes[unit] ? length : 0;
             if (escaped > 0 && raw > 0)
             {
-                var end = Match(p, unit + 1, data, at + escaped);
-                if (end >= 0) return end;
+                var tail = (unit + 1, at + escaped);
+                if (failed is null || !failed.Contains(tail))
+                {
+                    var end = Match(p, unit + 1, data, at + escaped, ref failed);
+                    if (end >= 0) return end;
+                    (failed ??= []).Add(tail);
+                }
                 escaped = 0;
             }
             if (escaped == 0 && raw == 0) return -1;
