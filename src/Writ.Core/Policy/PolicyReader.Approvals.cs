@@ -62,11 +62,11 @@ internal sealed partial class PolicyReader
                     switch (key.Value)
                     {
                         case "approvers": rule.Approvers = Strings(value, "approvers"); break;
-                        case "required": rule.Required = StringLocated(value, "required"); break;
-                        case "justification": rule.Justification = StringLocated(value, "justification"); break;
-                        case "max_grant": rule.MaxGrant = StringLocated(value, "max_grant"); break;
-                        case "max_window": rule.MaxWindow = StringLocated(value, "max_window"); break;
-                        case "owner_may_approve": rule.OwnerMayApprove = StringLocated(value, "owner_may_approve"); break;
+                        case "required": rule.Required = Scalar(value, "required"); break;
+                        case "justification": rule.Justification = Scalar(value, "justification"); break;
+                        case "max_grant": rule.MaxGrant = Scalar(value, "max_grant"); break;
+                        case "max_window": rule.MaxWindow = Scalar(value, "max_window"); break;
+                        case "owner_may_approve": rule.OwnerMayApprove = Scalar(value, "owner_may_approve"); break;
                     }
                 }
             }

@@ -74,7 +74,7 @@ internal sealed class PolicyDecls
 /// Turns YAML trees into declarations, checking shape only: node types, unknown keys (typo protection),
 /// duplicate keys and duplicate list entries. Cross-references are <see cref="PolicyValidator"/>'s job.
 /// </summary>
-internal sealed partial class PolicyReader(List<PolicyDiagnostic> diagnostics)
+internal sealed partial class PolicyReader(List<PolicyDiagnostic> diagnostics) : YamlSectionReader(diagnostics)
 {
     private static readonly string[] TopKeys = ["environments", "resources", "roles", "agents", "groups"];
     private static readonly string[] EnvironmentKeys = ["description"];
@@ -136,7 +136,7 @@ internal sealed partial class PolicyReader(List<PolicyDiagnostic> diagnostics)
             {
                 case "description": res.Description = String(value, "description"); break;
                 case "actions": res.ActionsWrittenEmpty = value is YSequence { Items.Count: 0 }; res.Actions.AddRange(Strings(value, "actions")); break;
-                case "backup": res.Backup = StringLocated(value, "backup"); break;
+                case "backup": res.Backup = Scalar(value, "backup"); break;
                 case "environments": res.EnvironmentsWrittenEmpty = value is YSequence { Items.Count: 0 } or YMapping { Entries.Count: 0 }; ReadResourceEnvironments(res, value); break;
             }
         }
@@ -187,7 +187,7 @@ internal sealed partial class PolicyReader(List<PolicyDiagnostic> diagnostics)
                 case "permissions": ReadGrants(value, "permissions", role.Permissions); break;
                 case "preapproved": ReadGrants(value, "preapproved", role.Preapproved); break;
                 case "restrictions": role.Restrictions.AddRange(Strings(value, "restrictions")); break;
-                case "max_ttl": role.MaxTtlText = StringLocated(value, "max_ttl"); break;
+                case "max_ttl": role.MaxTtlText = Scalar(value, "max_ttl"); break;
                 case "targets": role.Targets.AddRange(Strings(value, "targets")); break;
                 case "approvals": ReadApprovals(role, value); break;
             }
@@ -223,8 +223,8 @@ internal sealed partial class PolicyReader(List<PolicyDiagnostic> diagnostics)
         {
             switch (key.Value)
             {
-                case "kind": agent.Kind = StringLocated(value, "kind"); break;
-                case "owner": agent.Owner = StringLocated(value, "owner"); break;
+                case "kind": agent.Kind = Scalar(value, "kind"); break;
+                case "owner": agent.Owner = Scalar(value, "owner"); break;
                 case "roles": agent.Roles.AddRange(Strings(value, "roles")); break;
                 case "description": agent.Description = String(value, "description"); break;
             }
@@ -272,38 +272,7 @@ internal sealed partial class PolicyReader(List<PolicyDiagnostic> diagnostics)
         return null;
     }
 
-    /// <summary>Iterates a field map: reports non-scalar keys, unknown keys (with a "did you mean") and duplicate keys, yields the rest.</summary>
-    private IEnumerable<(Located Key, YNode Value)> Fields(YMapping map, string context, string[] allowed)
-    {
-        var seen = new Dictionary<string, SourcePos>(StringComparer.Ordinal);
-        foreach (var (keyNode, value) in map.Entries)
-        {
-            if (Key(keyNode) is not { } key) continue;
-            if (Array.IndexOf(allowed, key.Value) < 0)
-            {
-                var hint = Suggest(key.Value, allowed);
-                Report(PolicyCodes.UnknownKey, key.Pos,
-                    $"unknown key '{key.Value}' in {context}" + (hint is null ? $"; expected one of {string.Join(", ", allowed)}" : $"; did you mean '{hint}'?"));
-                continue;
-            }
-            if (seen.TryGetValue(key.Value, out var first))
-            {
-                Report(PolicyCodes.DuplicateKey, key.Pos, $"key '{key.Value}' appears twice in {context} (first at {first})");
-                continue;
-            }
-            seen[key.Value] = key.Pos;
-            yield return (key, value);
-        }
-    }
-
-    private string? String(YNode node, string what) => StringLocated(node, what)?.Value;
-
-    private Located? StringLocated(YNode node, string what)
-    {
-        if (node is YScalar { IsNull: false } s) return new Located(s.Value, s.Pos);
-        Report(PolicyCodes.InvalidType, node.Pos, $"{what} must be a single value, not {node.Kind}");
-        return null;
-    }
+    private string? String(YNode node, string what) => Scalar(node, what)?.Value;
 
     /// <summary>A list of scalars; duplicate entries are reported once each and dropped.</summary>
     private List<Located> Strings(YNode node, string what)
@@ -362,8 +331,6 @@ internal sealed partial class PolicyReader(List<PolicyDiagnostic> diagnostics)
         return result;
     }
 
-    private void Report(string code, SourcePos pos, string message) =>
-        diagnostics.Add(new PolicyDiagnostic(code, message, pos.File, pos.Line, pos.Column));
 
     /// <summary>The closest allowed key within edit distance 2, to turn "premissions" into a helpful hint.</summary>
     internal static string? Suggest(string value, IEnumerable<string> candidates)

@@ -1,7 +1,7 @@
 namespace Writ.Core.Policy;
 
 /// <summary>
-/// What the readers of a resource's settings sections (gateway, MCP) share: typed access to YAML nodes where every
+/// What the policy readers (the document, and each resource's gateway and MCP settings) share: typed access to YAML nodes where every
 /// mistake becomes a diagnostic with its file, line and column, and unknown or repeated keys are reported once each.
 /// </summary>
 internal abstract class YamlSectionReader(List<PolicyDiagnostic> diagnostics)
