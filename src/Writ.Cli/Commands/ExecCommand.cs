@@ -106,6 +106,7 @@ internal static class ExecCommand
         foreach (var name in Withheld) psi.Environment.Remove(name);
         foreach (var r in resources) psi.Environment[VariableFor(r)] = $"http://127.0.0.1:{port}/{capability}/{r}";
         Process process;
+        signals.Starting();
         try
         {
             process = Process.Start(psi) ?? throw new CliException($"cannot start {command[0]}", 127);

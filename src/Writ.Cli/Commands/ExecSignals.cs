@@ -22,6 +22,7 @@ internal sealed class ExecSignals : IDisposable
     private readonly List<PosixSignalRegistration> _registrations = [];
     private readonly Lock _lock = new();
     private Process? _child;
+    private bool _starting;
     private Timer? _grace;
     private int _received;
 
@@ -43,6 +44,16 @@ internal sealed class ExecSignals : IDisposable
     /// <summary>Cancelled by a signal that arrives before the command is started.</summary>
     public CancellationToken Startup => _startup.Token;
 
+    /// <summary>
+    /// Called just before the command is started: from here a keyboard signal from the terminal reaches the command itself
+    /// (once it exists), so it no longer cancels anything here — without this, a ^C landing between the start and
+    /// <see cref="Attach"/> would be taken for a signal before the start and sent on as SIGTERM.
+    /// </summary>
+    public void Starting()
+    {
+        lock (_lock) _starting = true;
+    }
+
     /// <summary>From now on signals go to <paramref name="child"/>; one that arrived while it was being started is passed on now.</summary>
     public void Attach(Process child)
     {
@@ -60,7 +71,7 @@ internal sealed class ExecSignals : IDisposable
         {
             // Ctrl+C or Ctrl+\ at the terminal already reached a running command, which decides what it means (a REPL or
             // a shell carries on): writ neither sends it again nor starts the clock that would kill the command.
-            if (_child is not null && FromTerminal(context.Signal)) return;
+            if ((_child is not null || _starting) && FromTerminal(context.Signal)) return;
             var first = _received++ == 0;
             if (_child is null)
             {
