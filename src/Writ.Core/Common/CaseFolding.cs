@@ -33,6 +33,6 @@ public static class CaseFolding
         });
     }
 
-    /// <summary>Equal once both are folded.</summary>
-    public static bool Same(string a, string b) => a.Length == b.Length && string.Equals(Fold(a), Fold(b), StringComparison.Ordinal);
+    /// <summary>True when some character is outside ASCII: only then can <see cref="Fold"/> see more than <c>OrdinalIgnoreCase</c> does.</summary>
+    public static bool NeedsFolding(string text) => !System.Text.Ascii.IsValid(text);
 }

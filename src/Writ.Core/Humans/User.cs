@@ -60,15 +60,14 @@ public static partial class UserNames
     public static bool SamePerson(string? a, string? b) =>
         a is not null && b is not null && Canonical(a).Length > 0 && string.Equals(Canonical(a), Canonical(b), StringComparison.Ordinal);
 
-    /// <summary>Lower-case, without white space or invisible formatting characters, full-width ASCII folded to ASCII.</summary>
+    /// <summary>Case-folded (<see cref="Common.CaseFolding"/>: full-width and other look-alikes too), without white space or invisible formatting characters.</summary>
     public static string Canonical(string name)
     {
         var folded = new System.Text.StringBuilder(name.Length);
-        foreach (var ch in name)
+        foreach (var c in Common.CaseFolding.Fold(name))
         {
-            if (char.IsWhiteSpace(ch) || char.IsControl(ch) || char.GetUnicodeCategory(ch) == System.Globalization.UnicodeCategory.Format) continue;
-            var c = ch is >= '\uFF01' and <= '\uFF5E' ? (char)(ch - 0xFEE0) : ch;
-            folded.Append(char.ToLowerInvariant(c));
+            if (char.IsWhiteSpace(c) || char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format) continue;
+            folded.Append(c);
         }
         return folded.ToString();
     }

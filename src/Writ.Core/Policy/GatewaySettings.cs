@@ -116,7 +116,8 @@ public sealed class RouteTable
             var parameters = TryMatch(route.Segments, segments, StringComparison.Ordinal);
             if (parameters is null)
             {
-                folded ??= segments.Select(Common.CaseFolding.Fold).ToArray();
+                // OrdinalIgnoreCase already folds ASCII; only a path with other characters needs the wider folding.
+                folded ??= segments.Any(Common.CaseFolding.NeedsFolding) ? segments.Select(Common.CaseFolding.Fold).ToArray() : segments;
                 if (TryMatch(route.Segments, folded, StringComparison.OrdinalIgnoreCase) is not null
                     && (caseVariant is null || Compare(route.Segments, caseVariant.Segments) > 0))
                     caseVariant = route;
@@ -153,7 +154,7 @@ public sealed class RouteTable
     /// </summary>
     internal static RouteLookalike Lookalike(string value, string literal)
     {
-        var folded = Common.CaseFolding.Fold(value);
+        var folded = Common.CaseFolding.NeedsFolding(value) ? Common.CaseFolding.Fold(value) : value;
         if (!folded.StartsWith(literal, StringComparison.OrdinalIgnoreCase)) return RouteLookalike.None;
         if (value.Length == literal.Length)
             return string.Equals(value, literal, StringComparison.Ordinal) ? RouteLookalike.None : RouteLookalike.Case;

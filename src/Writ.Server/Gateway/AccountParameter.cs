@@ -66,10 +66,9 @@ internal static class AccountParameter
     private static string Shape(string s)
     {
         var b = new System.Text.StringBuilder(s.Length);
-        foreach (var ch in s)
+        foreach (var c in CaseFolding.Fold(s))
         {
-            var c = ch is >= '\uFF01' and <= '\uFF5E' ? (char)(ch - 0xFEE0) : ch;
-            if (char.IsLetterOrDigit(c)) b.Append(char.ToLowerInvariant(c));
+            if (char.IsLetterOrDigit(c)) b.Append(c);
         }
         return b.ToString();
     }
