@@ -238,10 +238,13 @@ internal static partial class GatewayEndpoints
             // scrubber sees the credential; one in a coding the gateway cannot decode never reaches the agent.
             var codings = UpstreamForwarder.ContentCodings(upstream);
             var decode = !scrub.IsEmpty && codings.Count > 0 && !HttpMethods.IsHead(http.Request.Method);
-            if ((decode && !UpstreamForwarder.CanDecode(codings)) || (!scrub.IsEmpty && UpstreamForwarder.HasForeignTransferCoding(upstream)))
+            var foreignTransfer = !scrub.IsEmpty && UpstreamForwarder.HasForeignTransferCoding(upstream);
+            if ((decode && !UpstreamForwarder.CanDecode(codings)) || foreignTransfer)
             {
                 await RecordAsync(audit, clock, call, Decisions.Info, "gateway.upstream_encoding", (int)upstream.StatusCode, 0, started, ct);
-                await WriteProblemAsync(http, 502, "gateway.upstream_encoding", $"{call.Resource} answered in a Content-Encoding the gateway cannot scrub ({string.Join(", ", codings)}); gzip, deflate and br are decoded");
+                await WriteProblemAsync(http, 502, "gateway.upstream_encoding", foreignTransfer
+                    ? $"{call.Resource} answered in a Transfer-Encoding other than chunked, which the gateway cannot scrub"
+                    : $"{call.Resource} answered in a Content-Encoding the gateway cannot scrub ({string.Join(", ", codings)}); gzip, deflate and br, at most two stacked, are decoded");
                 return;
             }
             try

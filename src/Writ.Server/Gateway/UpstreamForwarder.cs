@@ -155,15 +155,14 @@ internal sealed class UpstreamForwarder : IDisposable
     }
 
     /// <summary>The content codings of the body in the order they were applied, <c>identity</c> left out, lower case.</summary>
-    public static List<string> ContentCodings(HttpResponseMessage upstream) =>
-        upstream.Content.Headers.ContentEncoding
+    public static IReadOnlyList<string> ContentCodings(HttpResponseMessage upstream) =>
+        upstream.Content.Headers.ContentEncoding.Count == 0 ? [] : upstream.Content.Headers.ContentEncoding
             .SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             .Select(v => v.ToLowerInvariant())
             .Where(v => v != "identity")
             .ToList();
 
-    /// <summary>Whether every coding is one <see cref="Decode"/> knows.</summary>
-    /// <summary>At most two stacked codings, each one the gateway decodes; a deeper stack only serves to multiply a bomb.</summary>
+    /// <summary>Whether every coding is one <see cref="Decode"/> knows, at most two stacked: a deeper stack only serves to multiply a bomb.</summary>
     public static bool CanDecode(IReadOnlyList<string> codings) => codings.Count <= 2 && codings.All(c => c is "gzip" or "x-gzip" or "deflate" or "br");
 
     /// <summary>
