@@ -242,10 +242,13 @@ public sealed class ExecTests : IAsyncLifetime
     {
         static string Quote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
         var childScript = "echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; " + script;
-        var line = string.Join(' ', new[] { "dotnet", Writ.Dll, "exec", "--task", "interactive", "--scope", "crm:read", "--target", "customers/12345", "--",
+        // "exec": the shell script starts (SHELL, or /bin/sh) must not stay in the foreground group between the terminal
+        // and writ — dash does not exec a -c command itself and dies of the ^C, which would end the run with 130.
+        var line = "exec " + string.Join(' ', new[] { "dotnet", Writ.Dll, "exec", "--task", "interactive", "--scope", "crm:read", "--target", "customers/12345", "--",
             "sh", "-c", childScript, pidFile, log }.Select(Quote));
         var psi = Writ.Start(_agentMachine);
         psi.FileName = "script";
+        psi.Environment["SHELL"] = "/bin/sh"; // the same shell on every machine
         psi.ArgumentList.Clear();
         foreach (var a in new[] { "-qfec", line, "/dev/null" }) psi.ArgumentList.Add(a);
         psi.RedirectStandardInput = true;
