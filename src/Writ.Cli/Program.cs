@@ -20,6 +20,8 @@ var root = new RootCommand("writ: task-scoped, short-lived, key-bound credential
     AdminCommands.Credential(),
     SecretCommands.Create(),
     ExecCommand.Create(),
+    GatewayCommands.Run(),
+    GatewayCommands.Tokens(),
     McpProxyCommand.Create(),
     ScanCommand.Create(),
 };

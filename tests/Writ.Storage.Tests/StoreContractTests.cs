@@ -371,6 +371,21 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Null(await Store.AdminTokens.FindAsync(Ids.Sha256Hex("other"), Ct));
     }
 
+    [Fact]
+    public async Task AdminTokens_RevokeByName_RevokesEveryTokenOfThatNameOnly()
+    {
+        var (a, b, other) = (new AdminToken(Ids.Sha256Hex("a"), "gateway:edge", T0, null), new AdminToken(Ids.Sha256Hex("b"), "gateway:edge", T0, null),
+            new AdminToken(Ids.Sha256Hex("c"), "gateway:edge-2", T0, null));
+        foreach (var t in new[] { a, b, other }) await Store.AdminTokens.AddAsync(t, Ct);
+
+        Assert.Equal(2, await Store.AdminTokens.RevokeByNameAsync("gateway:edge", T0.AddHours(1), Ct));
+        Assert.Equal(T0.AddHours(1), (await Store.AdminTokens.FindAsync(a.TokenHash, Ct))!.RevokedAt);
+        Assert.Equal(T0.AddHours(1), (await Store.AdminTokens.FindAsync(b.TokenHash, Ct))!.RevokedAt);
+        Assert.Null((await Store.AdminTokens.FindAsync(other.TokenHash, Ct))!.RevokedAt);
+        Assert.Equal(0, await Store.AdminTokens.RevokeByNameAsync("gateway:edge", T0.AddHours(2), Ct)); // the first revocation time stays
+        Assert.Equal(T0.AddHours(1), (await Store.AdminTokens.FindAsync(a.TokenHash, Ct))!.RevokedAt);
+    }
+
     // ---------- audit ----------
 
     [Fact]

@@ -42,8 +42,9 @@ internal static class ExecCommand
         var scopes = new Option<string[]>("--scope") { Description = "resource:action, repeatable (e.g. --scope crm:read)", Required = true };
         var target = new Option<string>("--target") { Description = "what the credentials may touch, e.g. customers/12345" };
         var agent = new Option<string>("--agent") { Description = "enrolled agent id (default: WRIT_AGENT, or the only agent enrolled here)" };
+        var gateway = new Option<string>("--gateway") { Description = "a standalone gateway (`writ gateway`) to call the tools through; default WRIT_GATEWAY, else the server's own /gw/" };
         var command = new Argument<string[]>("command") { Description = "the command and its arguments, after --", Arity = ArgumentArity.OneOrMore };
-        var exec = new Command("exec", "run a command with task-scoped tool access through the gateway; everything is revoked when it exits") { purpose, scopes, target, agent, command };
+        var exec = new Command("exec", "run a command with task-scoped tool access through the gateway; everything is revoked when it exits") { purpose, scopes, target, agent, gateway, command };
         exec.SetAction(async (parse, _) =>
         {
             // Signals are writ's own business here (Program leaves exec out of System.CommandLine's handling, which
@@ -52,6 +53,8 @@ internal static class ExecCommand
             var ct = signals.Startup;
             var byResource = GroupScopes(parse.GetValue(scopes)!);
             var client = AgentIdentity.Connect(parse.GetValue(agent));
+            var gatewayAddress = parse.GetValue(gateway) ?? Environment.GetEnvironmentVariable("WRIT_GATEWAY");
+            var gatewayRoot = string.IsNullOrEmpty(gatewayAddress) ? client.Server : CliContext.ServerUri(gatewayAddress);
             var task = await client.StartTaskAsync(parse.GetValue(purpose)!, ct: ct);
             try
             {
@@ -61,7 +64,7 @@ internal static class ExecCommand
                 // A random path prefix only the child learns (from its environment): another local user or
                 // process that finds the loopback port cannot borrow the task's authority.
                 var capability = Writ.Core.Common.Ids.Random(24);
-                await using var proxy = await StartProxyAsync(client, byResource, task.Id, t, capability);
+                await using var proxy = await StartProxyAsync(client, gatewayRoot, byResource, task.Id, t, capability);
                 ct.ThrowIfCancellationRequested();
                 return await RunAsync(parse.GetValue(command)!, byResource.Keys, proxy.Port, capability, signals);
             }
@@ -135,8 +138,8 @@ internal static class ExecCommand
         }
     }
 
-    /// <summary>Loopback only: <c>http://127.0.0.1:PORT/{capability}/{resource}/{path}</c> → <c>{server}/gw/{resource}/{path}</c> with a fresh proof.</summary>
-    private static async Task<Proxy> StartProxyAsync(WritAgentClient client, Dictionary<string, string> scopes, string taskId, string? target, string capability)
+    /// <summary>Loopback only: <c>http://127.0.0.1:PORT/{capability}/{resource}/{path}</c> → <c>{gateway}/gw/{resource}/{path}</c> with a fresh proof.</summary>
+    private static async Task<Proxy> StartProxyAsync(WritAgentClient client, Uri gatewayRoot, Dictionary<string, string> scopes, string taskId, string? target, string capability)
     {
         // No configuration reload: it would watch the working directory (the agent's workspace) recursively.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
@@ -192,8 +195,8 @@ internal static class ExecCommand
             }
             // Dot segments (plain, encoded or with backslashes) must not climb out of the gateway: a proof signed
             // for /oauth/token or /api/agent/tasks would hand the command the agent's own authority.
-            var gatewayBase = new Uri(client.Server, "gw/" + Uri.EscapeDataString(resource) + "/");
-            var targetUri = new Uri(client.Server, "gw/" + resource + rest);
+            var gatewayBase = new Uri(gatewayRoot, "gw/" + Uri.EscapeDataString(resource) + "/");
+            var targetUri = new Uri(gatewayRoot, "gw/" + resource + rest);
             if (rest.Contains('\\') || rest.Contains("%5c", StringComparison.OrdinalIgnoreCase) || rest.Contains("%2e", StringComparison.OrdinalIgnoreCase) ||
                 !(targetUri.AbsolutePath + "/").StartsWith(gatewayBase.AbsolutePath, StringComparison.Ordinal))
             {

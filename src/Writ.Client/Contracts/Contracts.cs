@@ -132,3 +132,13 @@ public sealed record SecretInfo(string Name, int LatestVersion, DateTimeOffset C
 
 /// <summary>RFC 9457 problem details with Writ's stable <c>code</c>.</summary>
 public sealed record Problem(string? Type, string? Title, int? Status, string? Detail, string? Code);
+
+/// <summary>A standalone gateway's credential for the server, shown once (only its hash is stored).</summary>
+public sealed record GatewayTokenRequest(string Name);
+
+public sealed record GatewayTokenInfo(string Name, string Token);
+
+public sealed record GatewayRevocationInfo(string Name, int Revoked);
+
+/// <summary>A gateway following the server's feed: the feed version it has applied and when it last asked.</summary>
+public sealed record GatewayFollowerInfo(string Name, long Applied, DateTimeOffset SeenAt);

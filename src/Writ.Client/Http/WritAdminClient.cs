@@ -147,6 +147,19 @@ public sealed class WritAdminClient
     public Task<SecretInfo> GetSecretAsync(string name, CancellationToken ct = default) =>
         GetAsync<SecretInfo>($"api/secrets/{Uri.EscapeDataString(name)}", ct);
 
+    /// <summary>Mints a token for standalone gateway <paramref name="name"/>; shown once.</summary>
+    public Task<GatewayTokenInfo> CreateGatewayTokenAsync(string name, CancellationToken ct = default) =>
+        PostAsync<GatewayTokenInfo>("api/gateway-tokens", new GatewayTokenRequest(name), ct);
+
+    /// <summary>Revokes every token of gateway <paramref name="name"/>; it is refused on its next request to the server.</summary>
+    public async Task<GatewayRevocationInfo> RevokeGatewayTokensAsync(string name, CancellationToken ct = default)
+    {
+        using var response = await _http.DeleteAsync($"api/gateway-tokens/{Uri.EscapeDataString(name)}", ct);
+        return await WritJson.ReadAsync<GatewayRevocationInfo>(response, ct);
+    }
+
+    public Task<List<GatewayFollowerInfo>> ListGatewaysAsync(CancellationToken ct = default) => GetAsync<List<GatewayFollowerInfo>>("api/gateway-tokens", ct);
+
     private async Task<T> GetAsync<T>(string path, CancellationToken ct)
     {
         using var response = await _http.GetAsync(path, ct);

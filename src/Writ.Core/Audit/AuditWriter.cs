@@ -18,13 +18,13 @@ namespace Writ.Core.Audit;
 /// </summary>
 public sealed class AuditWriter : IAsyncDisposable
 {
-    private readonly IAuditStore _store;
+    private readonly IAuditAppender _store;
     private readonly int _maxBatch;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
     private readonly TimeSpan _deferDelay;
 
-    public AuditWriter(IAuditStore store, int maxBatch = 512, TimeSpan? deferDelay = null)
+    public AuditWriter(IAuditAppender store, int maxBatch = 512, TimeSpan? deferDelay = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);

@@ -13,16 +13,10 @@ public static class KeyFiles
     /// <exception cref="InvalidOperationException">Permissions too wide, or not base64. The message says how to fix it.</exception>
     public static byte[] ReadPrivate(string path, string what)
     {
-        if (!OperatingSystem.IsWindows())
-        {
-            var mode = File.GetUnixFileMode(path);
-            if ((mode & ~(UnixFileMode.UserRead | UnixFileMode.UserWrite)) != 0)
-                throw new InvalidOperationException(
-                    $"The {what} file '{path}' has permissions {Octal(mode)}; it must be readable by its owner only. Run: chmod 600 '{path}'");
-        }
+        var text = ReadPrivateText(path, what);
         try
         {
-            return Convert.FromBase64String(File.ReadAllText(path).Trim());
+            return Convert.FromBase64String(text);
         }
         catch (FormatException)
         {
@@ -30,12 +24,29 @@ public static class KeyFiles
         }
     }
 
+    /// <summary>The trimmed text of <paramref name="path"/> (a token), refusing a file with permissions wider than 0600.</summary>
+    /// <exception cref="InvalidOperationException">Permissions too wide. The message says how to fix it.</exception>
+    public static string ReadPrivateText(string path, string what)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            var mode = File.GetUnixFileMode(path);
+            if ((mode & ~(UnixFileMode.UserRead | UnixFileMode.UserWrite)) != 0)
+                throw new InvalidOperationException(
+                    $"The {what} file '{path}' has permissions {Octal(mode)}; it must be readable by its owner only. Run: chmod 600 '{path}'");
+        }
+        return File.ReadAllText(path).Trim();
+    }
+
     /// <summary>
     /// Writes <paramref name="key"/> as base64 to a new file created with mode 0600 (never wider; the umask can only
     /// narrow it), flushed to disk. Refuses to overwrite: losing a key loses what it protects. A missing parent
     /// directory is created 0700.
     /// </summary>
-    public static void CreatePrivate(string path, ReadOnlySpan<byte> key)
+    public static void CreatePrivate(string path, ReadOnlySpan<byte> key) => CreatePrivateText(path, Convert.ToBase64String(key));
+
+    /// <summary>As <see cref="CreatePrivate"/>, for a text secret (a token) written as is.</summary>
+    public static void CreatePrivateText(string path, string secret)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
@@ -46,7 +57,7 @@ public static class KeyFiles
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         using var stream = new FileStream(path, options);
-        var text = Encoding.ASCII.GetBytes(Convert.ToBase64String(key) + "\n");
+        var text = Encoding.UTF8.GetBytes(secret + "\n");
         stream.Write(text);
         stream.Flush(flushToDisk: true);
         CryptographicOperations.ZeroMemory(text);

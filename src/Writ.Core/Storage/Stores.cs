@@ -99,7 +99,8 @@ public interface IPolicyStore
 /// <summary>What one audit append carries: the event, and for an issuance the credential record written in the same commit.</summary>
 public sealed record AuditAppend(AuditEvent Event, IssuedCredential? Credential = null);
 
-public interface IAuditStore
+/// <summary>Where the group-committing audit writer sends its batches: the audit store, or (in a standalone gateway) the server.</summary>
+public interface IAuditAppender
 {
     /// <summary>
     /// Appends a batch in one durable transaction: reads the chain head under a lock (so several
@@ -107,6 +108,10 @@ public interface IAuditStore
     /// any credentials, commits. Returns the chained records in order. Throws on failure: the caller fails closed.
     /// </summary>
     Task<IReadOnlyList<AuditRecord>> AppendAsync(IReadOnlyList<AuditAppend> batch, CancellationToken ct);
+}
+
+public interface IAuditStore : IAuditAppender
+{
 
     Task<IReadOnlyList<AuditRecord>> SearchAsync(AuditQuery query, CancellationToken ct);
 
@@ -141,6 +146,9 @@ public interface IAdminTokenStore
     Task AddAsync(AdminToken token, CancellationToken ct);
 
     Task<AdminToken?> FindAsync(string tokenHash, CancellationToken ct);
+
+    /// <summary>Revokes every unrevoked token named <paramref name="name"/>; returns how many.</summary>
+    Task<int> RevokeByNameAsync(string name, DateTimeOffset now, CancellationToken ct);
 }
 
 /// <summary>

@@ -6,6 +6,26 @@ using Writ.Core.Tasks;
 
 namespace Writ.Server.Auth;
 
+/// <summary>What a token's liveness depends on besides its signature: its credential row, its task and its agent.</summary>
+internal sealed record Liveness(bool CredentialLive, WorkTask? Task, Agent? Agent);
+
+/// <summary>Where <see cref="StatusView"/> reads liveness from: the store on the server, the server in a standalone gateway.</summary>
+internal interface ILivenessSource
+{
+    Task<Liveness> ReadAsync(string jti, string taskId, string agentId, CancellationToken ct);
+}
+
+internal sealed class StoreLivenessSource(IWritStore store) : ILivenessSource
+{
+    public async Task<Liveness> ReadAsync(string jti, string taskId, string agentId, CancellationToken ct)
+    {
+        var credential = await store.Credentials.GetAsync(jti, ct);
+        var task = await store.Tasks.GetAsync(taskId, ct);
+        var agent = await store.Agents.GetAsync(agentId, ct);
+        return new Liveness(credential is not null && credential.RevokedAt is null, task, agent);
+    }
+}
+
 /// <summary>
 /// What a presented token's liveness depends on besides its signature and expiry: its credential row (revoked?),
 /// its task and its agent. Reading those is three store round trips, on every gateway call. This view remembers
@@ -19,15 +39,32 @@ namespace Writ.Server.Auth;
 /// closure (a task past its expiry) is evaluated by the caller on every call, never cached.
 /// </para>
 /// </summary>
-internal sealed class StatusView(IWritStore store, bool enabled, int capacity = 10_000)
+internal sealed class StatusView(ILivenessSource source, bool enabled, int capacity = 10_000)
 {
     private readonly ConcurrentDictionary<string, Snapshot> _byJti = new(StringComparer.Ordinal);
     private long _generation;
+    private volatile bool _enabled = enabled;
+
+    public StatusView(IWritStore store, bool enabled, int capacity = 10_000) : this(new StoreLivenessSource(store), enabled, capacity)
+    {
+    }
 
     /// <summary>The credential's revocation state, its task and its agent as read at <see cref="Generation"/>.</summary>
     public sealed record Snapshot(long Generation, bool CredentialLive, WorkTask? Task, Agent? Agent);
 
-    public bool Enabled => enabled;
+    /// <summary>
+    /// Whether snapshots are remembered. A standalone gateway turns it off while its feed from the server is down (and
+    /// when the server is not the database's only writer), so that every call then asks the server.
+    /// </summary>
+    public bool Enabled
+    {
+        get => _enabled;
+        set
+        {
+            _enabled = value;
+            Invalidate();
+        }
+    }
 
     public long Generation => Volatile.Read(ref _generation);
 
@@ -43,13 +80,11 @@ internal sealed class StatusView(IWritStore store, bool enabled, int capacity = 
         // Read the generation before the store: a write that commits while we read bumps it after its commit,
         // so a snapshot that might predate the write is stored under an already-stale generation and never served.
         var generation = Generation;
-        if (enabled && _byJti.TryGetValue(jti, out var cached) && cached.Generation == generation) return cached;
+        if (_enabled && _byJti.TryGetValue(jti, out var cached) && cached.Generation == generation) return cached;
 
-        var credential = await store.Credentials.GetAsync(jti, ct);
-        var task = await store.Tasks.GetAsync(taskId, ct);
-        var agent = await store.Agents.GetAsync(agentId, ct);
-        var snapshot = new Snapshot(generation, credential is not null && credential.RevokedAt is null, task, agent);
-        if (enabled)
+        var read = await source.ReadAsync(jti, taskId, agentId, ct);
+        var snapshot = new Snapshot(generation, read.CredentialLive, read.Task, read.Agent);
+        if (_enabled)
         {
             if (_byJti.Count >= capacity) _byJti.Clear();
             _byJti[jti] = snapshot;
@@ -60,10 +95,11 @@ internal sealed class StatusView(IWritStore store, bool enabled, int capacity = 
 
 /// <summary>
 /// The store the server's features use: every call passes through unchanged, and each write that can change a token's
-/// liveness calls <paramref name="changed"/> after it returns (or throws: a failed write may still have committed).
+/// liveness calls <paramref name="changed"/> after it returns (or throws: a failed write may still have committed), and
+/// returns once that has run: it is where standalone gateways are told (<see cref="GatewayApi.GatewayFeed"/>).
 /// A new write method on these interfaces will not compile here until someone decides whether it revokes.
 /// </summary>
-internal sealed class StatusTrackingStore(IWritStore inner, Action changed) : IWritStore
+internal sealed class StatusTrackingStore(IWritStore inner, Func<Task> changed) : IWritStore
 {
     public string Engine => inner.Engine;
 
@@ -92,19 +128,19 @@ internal sealed class StatusTrackingStore(IWritStore inner, Action changed) : IW
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 
-    private static async Task<T> Changing<T>(Task<T> write, Action changed)
+    private static async Task<T> Changing<T>(Task<T> write, Func<Task> changed)
     {
         try { return await write; }
-        finally { changed(); }
+        finally { await changed(); }
     }
 
-    private static async Task Changing(Task write, Action changed)
+    private static async Task Changing(Task write, Func<Task> changed)
     {
         try { await write; }
-        finally { changed(); }
+        finally { await changed(); }
     }
 
-    private sealed class TrackedAgents(IAgentStore a, Action changed) : IAgentStore
+    private sealed class TrackedAgents(IAgentStore a, Func<Task> changed) : IAgentStore
     {
         public Task UpsertAsync(IReadOnlyList<Agent> agents, CancellationToken ct) => Changing(a.UpsertAsync(agents, ct), changed);
         public Task<Agent?> GetAsync(string agentId, CancellationToken ct) => a.GetAsync(agentId, ct);
@@ -120,7 +156,7 @@ internal sealed class StatusTrackingStore(IWritStore inner, Action changed) : IW
         public Task<IReadOnlyList<AgentKey>> ListKeysAsync(string agentId, CancellationToken ct) => a.ListKeysAsync(agentId, ct);
     }
 
-    private sealed class TrackedTasks(ITaskStore t, Action changed) : ITaskStore
+    private sealed class TrackedTasks(ITaskStore t, Func<Task> changed) : ITaskStore
     {
         // A new task changes no issued token.
         public Task CreateAsync(WorkTask task, CancellationToken ct) => t.CreateAsync(task, ct);
@@ -131,12 +167,12 @@ internal sealed class StatusTrackingStore(IWritStore inner, Action changed) : IW
             // Runs on a timer: only a sweep that closed something invalidates the view.
             IReadOnlyList<string>? expired = null;
             try { return expired = await t.ExpireDueAsync(now, ct); }
-            finally { if (expired is not { Count: 0 }) changed(); }
+            finally { if (expired is not { Count: 0 }) await changed(); }
         }
         public Task<IReadOnlyList<WorkTask>> ListAsync(string? agentId, string? status, int limit, CancellationToken ct) => t.ListAsync(agentId, status, limit, ct);
     }
 
-    private sealed class TrackedCredentials(ICredentialStore c, Action changed) : ICredentialStore
+    private sealed class TrackedCredentials(ICredentialStore c, Func<Task> changed) : ICredentialStore
     {
         public Task<Core.Credentials.IssuedCredential?> GetAsync(string jti, CancellationToken ct) => c.GetAsync(jti, ct);
         public Task<bool> RevokeAsync(string jti, DateTimeOffset now, CancellationToken ct) => Changing(c.RevokeAsync(jti, now, ct), changed);
@@ -145,7 +181,7 @@ internal sealed class StatusTrackingStore(IWritStore inner, Action changed) : IW
         public Task<IReadOnlyDictionary<string, int>> CountActiveByAgentAsync(DateTimeOffset now, CancellationToken ct) => c.CountActiveByAgentAsync(now, ct);
     }
 
-    private sealed class TrackedApprovals(IApprovalStore a, Action changed) : IApprovalStore
+    private sealed class TrackedApprovals(IApprovalStore a, Func<Task> changed) : IApprovalStore
     {
         public Task CreateAsync(Core.Approvals.Approval approval, CancellationToken ct) => a.CreateAsync(approval, ct);
         public Task<Core.Approvals.Approval?> GetAsync(string id, CancellationToken ct) => a.GetAsync(id, ct);
@@ -160,7 +196,7 @@ internal sealed class StatusTrackingStore(IWritStore inner, Action changed) : IW
             // Runs on a timer: only a sweep that closed a window invalidates the view.
             IReadOnlyList<(Core.Approvals.Approval, int)>? closed = null;
             try { return closed = await a.CloseEndedWindowsAsync(now, ct); }
-            finally { if (closed is not { Count: 0 }) changed(); }
+            finally { if (closed is not { Count: 0 }) await changed(); }
         }
     }
 }

@@ -167,7 +167,7 @@ internal static partial class GatewayEndpoints
         string? secret = null;
         if (plan.Target.Credential is { } credential)
         {
-            var bytes = await sp.GetRequiredService<SecretVault>().OpenLatestAsync(credential.Secret, ct);
+            var bytes = await sp.GetRequiredService<IUpstreamSecrets>().OpenLatestAsync(credential.Secret, ct);
             if (bytes is null)
             {
                 await RecordAsync(audit, clock, call, Decisions.Deny, "gateway.secret_missing", null, 0, started, ct);

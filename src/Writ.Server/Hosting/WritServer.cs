@@ -9,6 +9,7 @@ using Writ.Server.AuditApi;
 using Writ.Server.Auth;
 using Writ.Server.Credentials;
 using Writ.Server.Gateway;
+using Writ.Server.GatewayApi;
 using Writ.Server.Http;
 using Writ.Server.Keys;
 using Writ.Server.Mcp;
@@ -42,7 +43,12 @@ public static class WritServer
         var opened = await WritStores.Open(options.DatabaseOrDefault, ct);
         // Token liveness is remembered between calls only where this process is the database's only writer (SQLite).
         var statusView = new StatusView(opened, enabled: opened.Engine == "sqlite");
-        IWritStore store = new StatusTrackingStore(opened, statusView.Invalidate);
+        GatewayFeed? feed = null; // made by the container below; a write before then has no gateway to tell
+        IWritStore store = new StatusTrackingStore(opened, async () =>
+        {
+            statusView.Invalidate();
+            if (feed is not null) await feed.PublishAsync();
+        });
 
         // No configuration reload: it watches the content root (the working directory, often '/' or a workspace)
         // recursively, so every file written anywhere below it (the audit WAL included) woke the server.
@@ -84,7 +90,9 @@ public static class WritServer
         s.AddSingleton(statusView);
         s.AddSingleton<TokenStatus>();
         s.AddSingleton<BoundTokenAuthenticator>();
+        s.AddSingleton<GatewayFeed>();
         s.AddSingleton<SecretVault>();
+        s.AddSingleton<IUpstreamSecrets>(sp => sp.GetRequiredService<SecretVault>());
         s.AddSingleton(new GatewayOptions());
         s.AddSingleton<UpstreamForwarder>();
         s.AddSingleton(new McpOptions());
@@ -104,6 +112,7 @@ public static class WritServer
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        feed = app.Services.GetRequiredService<GatewayFeed>();
         app.UseMiddleware<ErrorHandlingMiddleware>();
         app.MapOAuth();
         app.MapAgents();
@@ -114,6 +123,7 @@ public static class WritServer
         app.MapCredentials();
         app.MapSecrets();
         app.MapGateway();
+        app.MapGatewayApi();
         app.MapUsers();
         app.MapApprovals();
         app.MapWebhooks();

@@ -27,6 +27,13 @@ internal sealed class ErrorHandlingMiddleware(RequestDelegate next, ILogger<Erro
             if (!context.Response.HasStarted)
                 await Problems.WriteAsync(context, 503, "audit.unavailable", "the audit log could not record this request, so it was refused");
         }
+        catch (GatewayHost.ServerUnavailableException e)
+        {
+            // A standalone gateway that cannot ask the server whether a token still works refuses the call (fail closed).
+            Log.ServerUnavailable(logger, context.Request.Method, context.Request.Path, e.InnerException ?? e);
+            if (!context.Response.HasStarted)
+                await Problems.WriteAsync(context, 503, "gateway.server_unavailable", "the gateway cannot reach the Writ server to check this call, so it was refused");
+        }
         catch (BadHttpRequestException e)
         {
             if (!context.Response.HasStarted)

@@ -11,7 +11,7 @@ namespace Writ.Server.Keys;
 /// <see cref="Overlap"/> ago still verifies, so tokens signed before a rotation work until they expire.
 /// Private keys are stored sealed under the master key (AES-256-GCM envelope).
 /// </summary>
-internal sealed class SigningKeyRing(IWritStore store, MasterKey masterKey, TimeProvider clock) : IDisposable
+internal sealed class SigningKeyRing(IWritStore store, MasterKey masterKey, TimeProvider clock, GatewayApi.GatewayFeed feed) : IDisposable
 {
     /// <summary>Longest token lifetime (8 h cap) plus margin: after this a retired key verifies nothing still valid.</summary>
     public static readonly TimeSpan Overlap = TimeSpan.FromHours(8) + TimeSpan.FromMinutes(5);
@@ -48,6 +48,7 @@ internal sealed class SigningKeyRing(IWritStore store, MasterKey masterKey, Time
         var kid = await CreateKeyAsync(ct);
         if (previous is not null) await store.SigningKeys.RetireAsync(previous, clock.GetUtcNow(), ct);
         Swap(await store.SigningKeys.ListAsync(ct));
+        await feed.PublishAsync(); // standalone gateways verify with the new key set
         return kid;
     }
 

@@ -11,7 +11,7 @@ namespace Writ.Server.PolicyApi;
 /// Applies policy: validate again on the server (never trust the client's validation), store the
 /// version with its SHA-256, sync the inventory, audit who applied it, then swap the compiled tables in.
 /// </summary>
-internal sealed class PolicyService(IWritStore store, PolicyHolder holder, AuditLog audit, TimeProvider clock)
+internal sealed class PolicyService(IWritStore store, PolicyHolder holder, AuditLog audit, TimeProvider clock, GatewayApi.GatewayFeed feed)
 {
     public async Task<Result<(CompiledPolicy Policy, PolicyVersionRecord Version)>> ApplyAsync(IReadOnlyList<PolicySource> sources, string actorKind, string actorId, CancellationToken ct)
     {
@@ -33,6 +33,7 @@ internal sealed class PolicyService(IWritStore store, PolicyHolder holder, Audit
         await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), actorKind, actorId, null, null, "policy.apply", null, null, null, null,
             Decisions.Info, null, version.Version, 0, $$"""{"sha256":"{{sha}}","agents":{{loaded.Policy!.Agents.Count}},"roles":{{loaded.Policy!.Roles.Count}}}"""), null, ct);
         holder.Set(compiled);
+        await feed.PublishAsync(); // standalone gateways load the new version
         return (compiled, version);
     }
 

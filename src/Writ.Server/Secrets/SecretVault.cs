@@ -12,7 +12,7 @@ namespace Writ.Server.Secrets;
 /// wrapped by the master key, with associated data binding name and version. The plaintext exists only in memory,
 /// on its way in (put, rotate) and on its way to an upstream (the gateway); it is never returned to a caller.
 /// </summary>
-internal sealed class SecretVault(IWritStore store, MasterKey masterKey, TimeProvider clock)
+internal sealed class SecretVault(IWritStore store, MasterKey masterKey, TimeProvider clock, GatewayApi.GatewayFeed feed) : IUpstreamSecrets
 {
     /// <summary>
     /// The newest version of each secret as stored, still sealed, so the gateway does not read the database on every
@@ -46,6 +46,7 @@ internal sealed class SecretVault(IWritStore store, MasterKey masterKey, TimePro
             Interlocked.Increment(ref _generation);
             _latest.Clear();
             Gateway.SecretMatcher.Forget();
+            await feed.PublishAsync(); // standalone gateways re-read the rotated secret
         }
     }
 
@@ -64,4 +65,11 @@ internal sealed class SecretVault(IWritStore store, MasterKey masterKey, TimePro
         if (_cacheSealed) _latest[name] = (generation, stored);
         return SecretRules.Open(masterKey, stored);
     }
+}
+
+/// <summary>Where the gateway gets the upstream credential it injects: the vault on the server, the server in a standalone gateway.</summary>
+internal interface IUpstreamSecrets
+{
+    /// <summary>The newest value of <paramref name="name"/> as UTF-8 bytes (the caller zeroes them); null when there is no such secret.</summary>
+    Task<byte[]?> OpenLatestAsync(string name, CancellationToken ct);
 }

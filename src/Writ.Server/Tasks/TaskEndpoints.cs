@@ -128,4 +128,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Critical, Message = "Audit append failed on {Method} {Path}: request refused (fail closed)")]
     public static partial void AuditFailed(ILogger logger, string method, string path, Exception exception);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "The gateway could not reach the Writ server on {Method} {Path}: request refused (fail closed)")]
+    public static partial void ServerUnavailable(ILogger logger, string method, string path, Exception exception);
 }

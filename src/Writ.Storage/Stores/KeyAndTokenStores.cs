@@ -66,6 +66,11 @@ internal sealed class AdminTokenStore(Engine engine) : IAdminTokenStore
         return row is null ? null : new AdminToken(row.TokenHash, row.Name, UnixMicros.ToTime(row.CreatedAt), row.RevokedAt is { } t ? UnixMicros.ToTime(t) : null);
     }
 
+    public Task<int> RevokeByNameAsync(string name, DateTimeOffset now, CancellationToken ct) =>
+        engine.WriteAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(
+            "UPDATE admin_tokens SET revoked_at = @now WHERE name = @name AND revoked_at IS NULL",
+            new { name, now = UnixMicros.From(now) }, tx, cancellationToken: ct)), ct);
+
     private sealed class TokenRow
     {
         public string TokenHash { get; set; } = "";

@@ -14,7 +14,7 @@ namespace Writ.Server.Tests.Gateway;
 /// The HTTP tool gateway against a real upstream that records what it receives: the agent never sees the upstream
 /// secret, environments stay apart, unmapped routes and path tricks go nowhere, restrictions hold, every call is audited.
 /// </summary>
-public sealed class GatewayTests : IAsyncLifetime
+public class GatewayTests : IAsyncLifetime
 {
     private const string StagingSecret = "sk_staging_PLANTED_9d2f71c0a4";
     private const string ProductionSecret = "sk_production_PLANTED_44be01";
@@ -22,6 +22,33 @@ public sealed class GatewayTests : IAsyncLifetime
 
     private RecordingUpstream _upstream = null!;
     private WritFixture _writ = null!;
+
+    /// <summary>The gateway's base URL (agents' proofs name it): the server's own /gw/ here; a standalone gateway in a subclass.</summary>
+    protected virtual string GatewayBase => WritFixture.Issuer;
+
+    protected WritFixture Writ => _writ;
+
+    protected RecordingUpstream Upstream => _upstream;
+
+    /// <summary>A client that reaches the gateway.</summary>
+    protected virtual HttpClient GatewayHttp() => _writ.Http();
+
+    /// <summary>Runs after the server is up and the secrets are stored: a subclass starts its standalone gateway here.</summary>
+    protected virtual Task StartGatewayAsync() => Task.CompletedTask;
+
+    /// <summary>Makes every audit record the gateway has queued (deferred outcomes) reach the server's log.</summary>
+    protected virtual Task SettleAuditAsync() => Task.CompletedTask;
+
+    protected virtual Task StopGatewayAsync() => Task.CompletedTask;
+
+    /// <summary>What a standalone gateway logged (the server's own logs are checked anyway).</summary>
+    protected virtual IEnumerable<string> GatewayLogLines => [];
+
+    private async Task<IReadOnlyList<Writ.Client.Contracts.AuditEntry>> AuditOfAsync(string resource)
+    {
+        await SettleAuditAsync();
+        return await _writ.Admin().SearchAuditAsync(resource: resource, limit: 50);
+    }
 
     private static string Policy(string upstream) => $$"""
         environments: { staging: {}, production: {} }
@@ -104,10 +131,12 @@ public sealed class GatewayTests : IAsyncLifetime
         await _writ.Admin().PutSecretAsync("crm-staging", StagingSecret);
         await _writ.Admin().PutSecretAsync("crm-production", ProductionSecret);
         await _writ.Admin().PutSecretAsync("billing-staging", BillingSecret);
+        await StartGatewayAsync();
     }
 
     public async Task DisposeAsync()
     {
+        await StopGatewayAsync();
         await _writ.DisposeAsync();
         await _upstream.DisposeAsync();
     }
@@ -122,15 +151,15 @@ public sealed class GatewayTests : IAsyncLifetime
         return new Session(agent, task.Id, credential);
     }
 
-    private static HttpRequestMessage Request(HttpMethod method, string pathAndQuery, HttpContent? content = null) =>
-        new(method, new Uri(WritFixture.Issuer + pathAndQuery)) { Content = content };
+    private HttpRequestMessage Request(HttpMethod method, string pathAndQuery, HttpContent? content = null) =>
+        new(method, new Uri(GatewayBase + pathAndQuery)) { Content = content };
 
     private async Task<HttpResponseMessage> CallAsync(Session s, HttpMethod method, string pathAndQuery, HttpContent? content = null, Action<HttpRequestMessage>? edit = null)
     {
         using var request = Request(method, pathAndQuery, content);
         s.Agent.Client.Authorize(request, s.Credential);
         edit?.Invoke(request);
-        var response = await _writ.Http().SendAsync(request);
+        var response = await GatewayHttp().SendAsync(request);
         await response.Content.LoadIntoBufferAsync();
         return response;
     }
@@ -240,7 +269,7 @@ public sealed class GatewayTests : IAsyncLifetime
     public async Task Call_WithoutToken_IsRefused()
     {
         using var request = Request(HttpMethod.Get, "/gw/crm/customers/12345");
-        var response = await _writ.Http().SendAsync(request);
+        var response = await GatewayHttp().SendAsync(request);
         await AssertRefusedAsync(response, 401, "auth.missing");
     }
 
@@ -248,14 +277,14 @@ public sealed class GatewayTests : IAsyncLifetime
     public async Task DpopProof_Replayed_IsRefused()
     {
         var s = await StartAsync();
-        using var first = new HttpRequestMessage(HttpMethod.Get, WritFixture.Issuer + "/gw/crm/customers/12345");
+        using var first = new HttpRequestMessage(HttpMethod.Get, GatewayBase + "/gw/crm/customers/12345");
         s.Agent.Client.Authorize(first, s.Credential);
-        using var replay = new HttpRequestMessage(HttpMethod.Get, WritFixture.Issuer + "/gw/crm/customers/12345");
+        using var replay = new HttpRequestMessage(HttpMethod.Get, GatewayBase + "/gw/crm/customers/12345");
         replay.Headers.Authorization = first.Headers.Authorization;
         replay.Headers.Add("DPoP", first.Headers.GetValues("DPoP"));
 
-        Assert.Equal(HttpStatusCode.OK, (await _writ.Http().SendAsync(first)).StatusCode);
-        var response = await _writ.Http().SendAsync(replay);
+        Assert.Equal(HttpStatusCode.OK, (await GatewayHttp().SendAsync(first)).StatusCode);
+        var response = await GatewayHttp().SendAsync(replay);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal("dpop.replayed", await CodeAsync(response));
@@ -584,7 +613,7 @@ public sealed class GatewayTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("gateway.upstream_broken", await CodeAsync(response));
-        var entries = await _writ.Admin().SearchAuditAsync(resource: "crm", limit: 50);
+        var entries = await AuditOfAsync("crm");
         Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_broken");
     }
 
@@ -600,7 +629,7 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("gateway.upstream_encoding", await CodeAsync(response));
         Assert.DoesNotContain(StagingSecret, await response.Content.ReadAsStringAsync());
-        var entries = await _writ.Admin().SearchAuditAsync(resource: "crm", limit: 50);
+        var entries = await AuditOfAsync("crm");
         Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_encoding");
     }
 
@@ -612,7 +641,7 @@ public sealed class GatewayTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("gateway.upstream_unreachable", await CodeAsync(response));
-        var entries = await _writ.Admin().SearchAuditAsync(resource: "down", limit: 50);
+        var entries = await AuditOfAsync("down");
         Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_unreachable");
     }
 
@@ -624,7 +653,7 @@ public sealed class GatewayTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("gateway.upstream_broken", await CodeAsync(response));
-        var entries = await _writ.Admin().SearchAuditAsync(resource: "crm", limit: 50);
+        var entries = await AuditOfAsync("crm");
         Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_broken");
     }
 
@@ -636,7 +665,7 @@ public sealed class GatewayTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("gateway.upstream_timeout", await CodeAsync(response));
-        var entries = await _writ.Admin().SearchAuditAsync(resource: "crm", limit: 50);
+        var entries = await AuditOfAsync("crm");
         Assert.Contains(entries, e => e.Action == "gateway.result" && e.Reason == "gateway.upstream_timeout");
     }
 
@@ -658,7 +687,7 @@ public sealed class GatewayTests : IAsyncLifetime
         await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345?api_token=hunter2&page=2");
         await CallAsync(s, HttpMethod.Get, "/gw/crm/admin");
 
-        var entries = (await _writ.Admin().SearchAuditAsync(resource: "crm", limit: 50)).Where(e => e.Action.StartsWith("gateway.", StringComparison.Ordinal)).ToList();
+        var entries = (await AuditOfAsync("crm")).Where(e => e.Action.StartsWith("gateway.", StringComparison.Ordinal)).ToList();
         var decision = entries.Single(e => e.Action == "gateway.call" && e.Decision == "allow");
         var outcome = entries.Single(e => e.Action == "gateway.result");
         var denied = entries.Single(e => e.Decision == "deny");
@@ -683,8 +712,10 @@ public sealed class GatewayTests : IAsyncLifetime
         }
         Assert.Contains(_upstream.Received, r => r.Header("Authorization") == "Bearer " + StagingSecret); // the upstream did get it
         Assert.Contains("[redacted]", seen.ToString());
+        await SettleAuditAsync();
         await foreach (var line in _writ.Admin().ExportAuditAsync()) seen.Append(line);
         seen.Append(string.Join('\n', _writ.Logs.Lines));
+        seen.Append(string.Join('\n', GatewayLogLines));
         seen.Append(_writ.PrintedOutput);
         seen.Append(await _writ.DumpDatabaseAsync());
 

@@ -1,0 +1,30 @@
+using Writ.Core.Agents;
+using Writ.Core.Audit;
+using Writ.Core.Tasks;
+
+namespace Writ.Server.GatewayApi;
+
+// What a standalone gateway and the server say to each other (JSON, snake_case, WritJson.Options).
+
+/// <summary>
+/// The state a gateway works from, as of <paramref name="Version"/> of the feed.
+/// <paramref name="Cacheable"/>: whether the gateway may remember liveness between changes (false when the server is
+/// not its database's only writer: another replica's revocation would not reach this feed).
+/// <paramref name="Secrets"/>: each secret's newest version, so a gateway re-reads only what was rotated.
+/// </summary>
+internal sealed record GatewayState(long Version, string Issuer, bool Cacheable, int? PolicyVersion, string? PolicySha256, string Jwks, IReadOnlyDictionary<string, int> Secrets);
+
+internal sealed record GatewayPolicy(int Version, string Sha256, string Source);
+
+internal sealed record LivenessRequest(string Jti, string TaskId, string AgentId);
+
+internal sealed record LivenessAnswer(bool CredentialLive, WorkTask? Task, Agent? Agent);
+
+internal sealed record GatewaySecret(string Name, int Version, string Value);
+
+internal sealed record AuditBatch(IReadOnlyList<AuditEvent> Events);
+
+/// <summary>Where each event of the batch landed in the chain, in order.</summary>
+internal sealed record AuditBatchAnswer(IReadOnlyList<AuditBatchRecord> Records);
+
+internal sealed record AuditBatchRecord(long Seq, string PrevHash, string Hash);

@@ -1,0 +1,247 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Writ.Client.Contracts;
+using Writ.Client.Http;
+using Writ.Core.Audit;
+using Writ.Core.Common;
+using Writ.Core.Crypto;
+using Writ.Core.Humans;
+using Writ.Core.Secrets;
+using Writ.Core.Storage;
+using Writ.Server.Auth;
+using Writ.Server.Hosting;
+using Writ.Server.Http;
+using Writ.Server.Keys;
+using Writ.Server.Secrets;
+
+namespace Writ.Server.GatewayApi;
+
+/// <summary>
+/// What a standalone gateway (<c>writ gateway</c>) needs from the server, behind a gateway token
+/// (<c>writ_gateway_…</c>, minted by an admin, stored hashed): the state feed (long poll), the policy in force, the
+/// liveness of one token, the upstream secrets it injects (each read audited) and a batch audit append that answers
+/// once the records are durable. A gateway token opens nothing else, and no other credential opens these.
+/// </summary>
+internal static class GatewayApiEndpoints
+{
+    public const string TokenPrefix = "writ_gateway_";
+    private const string NamePrefix = "gateway:";
+    private const int MaxAuditBatch = 512;
+    private const int MaxAuditBodyBytes = 4 * 1024 * 1024;
+    private static readonly TimeSpan MaxPoll = TimeSpan.FromSeconds(55);
+    private static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>What a gateway may write to the log: its own calls' decisions and outcomes, never anything else.</summary>
+    private static readonly HashSet<string> GatewayActions = new(StringComparer.Ordinal) { "gateway.call", "gateway.result" };
+
+    private static readonly HashSet<string> AgentActorKinds = new(StringComparer.Ordinal)
+    {
+        ActorKinds.AiAgent, ActorKinds.Service, ActorKinds.Ci, ActorKinds.Unknown,
+    };
+
+    public static IEndpointRouteBuilder MapGatewayApi(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/api/gateway-tokens").RequireHuman(HumanRoles.Admin);
+        admin.MapPost("", CreateTokenAsync);
+        admin.MapDelete("/{name}", RevokeTokensAsync);
+        admin.MapGet("", (GatewayFeed feed) => Results.Json(feed.Followers.Select(f => new GatewayFollowerInfo(f.Name[NamePrefix.Length..], f.Applied, f.SeenAt)), WritJson.Options));
+
+        var group = app.MapGroup("/api/gateway").AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var caller = await AuthenticateAsync(http);
+            if (!caller.IsSuccess)
+            {
+                if (caller.Error!.Code != "auth.agent_forbidden") http.Response.Headers.WWWAuthenticate = "Bearer realm=\"writ-gateway\"";
+                var clock = http.RequestServices.GetRequiredService<TimeProvider>();
+                await http.RequestServices.GetRequiredService<AuditLog>().RecordAsync(new AuditEvent(clock.GetUtcNow(), ActorKinds.Unknown, "unknown", null, null,
+                    "gateway.auth", null, null, null, http.Request.Method + " " + Agents.AgentEndpoints.Bounded(http.Request.Path.Value ?? ""), Decisions.Deny,
+                    caller.Error.Code, null, 0, null), null, http.RequestAborted);
+                return Problems.Of(caller.Error);
+            }
+            caller.Value.AttachTo(http);
+            return await next(context);
+        });
+        group.MapGet("/state", StateAsync);
+        group.MapGet("/policy", PolicyAsync);
+        group.MapPost("/liveness", LivenessAsync);
+        group.MapPost("/secrets/{name}", SecretAsync);
+        group.MapPost("/audit", AuditAsync);
+        return app;
+    }
+
+    private static async Task<Result<Caller>> AuthenticateAsync(HttpContext http)
+    {
+        string? header = http.Request.Headers.Authorization;
+        if (string.IsNullOrEmpty(header)) return new Error("auth.missing", "a gateway authenticates with Authorization: Bearer writ_gateway_… (see `writ gateway-token create`)");
+        var space = header.IndexOf(' ');
+        var scheme = space > 0 ? header[..space] : header;
+        var token = space > 0 ? header[(space + 1)..].Trim() : "";
+        if (scheme.Equals("DPoP", StringComparison.OrdinalIgnoreCase) || token.Count(c => c == '.') == 2)
+            return new Error("auth.agent_forbidden", "agent credentials cannot call the gateway API");
+        if (!scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || token.Length > 200 || !token.StartsWith(TokenPrefix, StringComparison.Ordinal))
+            return new Error("auth.invalid_token", "the gateway token is not valid");
+        var found = await http.RequestServices.GetRequiredService<IWritStore>().AdminTokens.FindAsync(Ids.Sha256Hex(token), http.RequestAborted);
+        if (found is null || found.RevokedAt is not null || !found.Name.StartsWith(NamePrefix, StringComparison.Ordinal))
+            return new Error("auth.invalid_token", "the gateway token is not valid (revoked, or never issued)");
+        return new Caller(ActorKinds.System, found.Name);
+    }
+
+    // ---------- admin: gateway tokens ----------
+
+    private static async Task<IResult> CreateTokenAsync(HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock)
+    {
+        var body = await RequestBody.ReadJsonAsync<GatewayTokenRequest>(http.Request);
+        if (!body.IsSuccess) return Problems.Of(body.Error!);
+        var name = body.Value.Name;
+        if (!Core.Agents.AgentId.IsValidName(name)) return Problems.BadRequest("gateway.invalid_name", "a gateway name is lower-case letters, digits and '-', e.g. edge-1");
+        var token = TokenPrefix + Ids.Random(32);
+        var caller = Caller.Of(http);
+        await store.AdminTokens.AddAsync(new AdminToken(Ids.Sha256Hex(token), NamePrefix + name, clock.GetUtcNow(), null), http.RequestAborted);
+        await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, "gateway.token_create", null, null, null,
+            NamePrefix + name, Decisions.Info, null, null, 0, null), null, http.RequestAborted);
+        return Results.Json(new GatewayTokenInfo(name, token), WritJson.Options);
+    }
+
+    private static async Task<IResult> RevokeTokensAsync(string name, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock, GatewayFeed feed)
+    {
+        if (!Core.Agents.AgentId.IsValidName(name)) return Problems.BadRequest("gateway.invalid_name", "a gateway name is lower-case letters, digits and '-', e.g. edge-1");
+        var revoked = await store.AdminTokens.RevokeByNameAsync(NamePrefix + name, clock.GetUtcNow(), http.RequestAborted);
+        feed.Forget(NamePrefix + name);
+        await feed.PublishAsync(); // ends the revoked gateway's long poll: its next request is refused, and it stops trusting its caches
+        var caller = Caller.Of(http);
+        await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, "gateway.token_revoke", null, null, null,
+            NamePrefix + name, Decisions.Info, revoked == 0 ? "none_active" : null, null, 0, $$"""{"revoked":{{revoked}}}"""), null, http.RequestAborted);
+        return revoked == 0
+            ? Problems.Of(404, "gateway.not_found", $"no active token for gateway {name}")
+            : Results.Json(new GatewayRevocationInfo(name, revoked), WritJson.Options);
+    }
+
+    // ---------- the gateway's own API ----------
+
+    /// <summary>
+    /// Long poll: <c>?after=V</c> is the version the gateway has applied (its acknowledgement); the answer comes when
+    /// there is a newer one, or after <c>wait</c> seconds (at most 55) with the same.
+    /// </summary>
+    private static async Task<IResult> StateAsync(HttpContext http, GatewayFeed feed, StatusView view, PolicyHolder policy, SigningKeyRing keys, ServerContext server, IWritStore store)
+    {
+        var q = http.Request.Query;
+        long? after = null;
+        if (q.TryGetValue("after", out var a))
+        {
+            if (!long.TryParse(a, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
+                return Problems.BadRequest("gateway.bad_version", "after must be the version number the gateway applied");
+            after = parsed;
+        }
+        var wait = TimeSpan.FromSeconds(25);
+        if (q.TryGetValue("wait", out var w))
+        {
+            if (!int.TryParse(w, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) || seconds > MaxPoll.TotalSeconds)
+                return Problems.BadRequest("gateway.bad_wait", $"wait is a number of seconds, at most {MaxPoll.TotalSeconds:0}");
+            wait = TimeSpan.FromSeconds(seconds);
+        }
+        if (after is { } applied) await feed.WaitAsync(Caller.Of(http).ActorId, applied, wait, http.RequestAborted);
+
+        // The version is read before the state: a change committing meanwhile answers the next poll at once.
+        var version = feed.Version;
+        var current = policy.Current;
+        var secrets = (await store.Secrets.ListAsync(http.RequestAborted)).ToDictionary(s => s.Name, s => s.LatestVersion, StringComparer.Ordinal);
+        return Results.Json(new GatewayState(version, server.Issuer, view.Enabled, current?.Version, current?.Sha256, keys.JwksJson, secrets), WritJson.Options);
+    }
+
+    private static async Task<IResult> PolicyAsync(PolicyHolder holder, IWritStore store, CancellationToken ct)
+    {
+        if (holder.Current is not { } current) return Problems.Of(404, "policy.none", "no policy has been applied yet");
+        var stored = await store.Policies.GetAsync(current.Version, ct);
+        return stored is null
+            ? Problems.Of(404, "policy.none", $"policy version {current.Version} is not stored")
+            : Results.Json(new GatewayPolicy(stored.Version, stored.Sha256, stored.Source), WritJson.Options);
+    }
+
+    private static async Task<IResult> LivenessAsync(HttpContext http, IWritStore store)
+    {
+        var body = await RequestBody.ReadJsonAsync<LivenessRequest>(http.Request, 4096);
+        if (!body.IsSuccess) return Problems.Of(body.Error!);
+        var r = body.Value;
+        if (string.IsNullOrEmpty(r.Jti) || string.IsNullOrEmpty(r.TaskId) || string.IsNullOrEmpty(r.AgentId))
+            return Problems.BadRequest("request.invalid", "jti, task_id and agent_id are required");
+        var read = await new StoreLivenessSource(store).ReadAsync(r.Jti, r.TaskId, r.AgentId, http.RequestAborted);
+        return Results.Json(new LivenessAnswer(read.CredentialLive, read.Task, read.Agent), WritJson.Options);
+    }
+
+    /// <summary>An upstream secret, in the clear, for injection: audited as <c>secret.read</c> by the gateway, every time.</summary>
+    private static async Task<IResult> SecretAsync(string name, HttpContext http, IWritStore store, MasterKey masterKey, AuditLog audit, TimeProvider clock)
+    {
+        if (SecretRules.CheckName(name) is { } bad) return Problems.Of(bad);
+        var caller = Caller.Of(http);
+        var stored = await store.Secrets.GetAsync(name, null, http.RequestAborted);
+        await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, "secret.read", null, null, null, name,
+            stored is null ? Decisions.Deny : Decisions.Info, stored is null ? "secret.not_found" : null, null, 0,
+            stored is null ? null : $$"""{"version":{{stored.Version}}}"""), null, http.RequestAborted);
+        if (stored is null) return Problems.Of(404, "secret.not_found", $"no secret {name}");
+        var bytes = SecretRules.Open(masterKey, stored);
+        try
+        {
+            return Results.Json(new GatewaySecret(name, stored.Version, Encoding.UTF8.GetString(bytes)), WritJson.Options);
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
+        }
+    }
+
+    /// <summary>
+    /// Appends a gateway's audit records and answers once they are durable (the gateway forwards nothing before).
+    /// Only <c>gateway.call</c>/<c>gateway.result</c> records about agents are taken, each marked with the gateway that
+    /// sent it: a gateway can neither write in another actor's name (a human's approval) nor hide which gateway wrote.
+    /// </summary>
+    private static async Task<IResult> AuditAsync(HttpContext http, AuditLog audit, TimeProvider clock)
+    {
+        var body = await RequestBody.ReadJsonAsync<AuditBatch>(http.Request, MaxAuditBodyBytes);
+        if (!body.IsSuccess) return Problems.Of(body.Error!);
+        var events = body.Value.Events;
+        if (events is null || events.Count == 0 || events.Count > MaxAuditBatch)
+            return Problems.BadRequest("audit.bad_batch", $"send 1 to {MaxAuditBatch} events");
+        var via = Caller.Of(http).ActorId;
+        var now = clock.GetUtcNow();
+        var accepted = new List<AuditEvent>(events.Count);
+        foreach (var e in events)
+        {
+            if (Check(e, now) is { } problem) return Problems.BadRequest("audit.bad_event", problem);
+            accepted.Add(e with { Details = WithVia(e.Details, via) });
+        }
+        var records = await Task.WhenAll(accepted.Select(e => audit.RecordAsync(e, null, http.RequestAborted)));
+        return Results.Json(new AuditBatchAnswer(records.Select(r => new AuditBatchRecord(r.Seq, r.PrevHash, r.Hash)).ToList()), WritJson.Options);
+    }
+
+    private static string? Check(AuditEvent? e, DateTimeOffset now)
+    {
+        if (e is null) return "an event is null";
+        if (!GatewayActions.Contains(e.Action ?? "")) return "a gateway may record gateway.call and gateway.result only";
+        if (!AgentActorKinds.Contains(e.ActorKind ?? "")) return "the actor of a gateway call is an agent (ai-agent, service, ci) or unknown";
+        if (string.IsNullOrEmpty(e.ActorId) || string.IsNullOrEmpty(e.Decision)) return "actor_id and decision are required";
+        if (e.Decision is not (Decisions.Allow or Decisions.Deny or Decisions.Info)) return "decision is allow, deny or info";
+        if ((now - e.At).Duration() > MaxClockSkew) return "the event's time is more than 5 minutes from the server's clock";
+        if (e.Details is { } d)
+        {
+            try
+            {
+                if (JsonNode.Parse(d) is not JsonObject) return "details must be a JSON object";
+            }
+            catch (JsonException)
+            {
+                return "details must be a JSON object";
+            }
+        }
+        return null;
+    }
+
+    private static string WithVia(string? details, string via)
+    {
+        var o = details is null ? new JsonObject() : (JsonObject)JsonNode.Parse(details)!;
+        o["via"] = via;
+        return o.ToJsonString();
+    }
+}

@@ -1,0 +1,279 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Writ.Client.Contracts;
+using Writ.Client.Http;
+using Writ.Server.Gateway;
+using Writ.Server.GatewayHost;
+
+namespace Writ.Server.Tests.Gateway;
+
+/// <summary>
+/// <c>writ gateway</c> on its own: every test of <see cref="GatewayTests"/> runs again through a standalone gateway that
+/// follows the server (its own URL in the agents' proofs, tokens verified with the server's keys, liveness and secrets
+/// from the server, audit sent to the server), plus what only a standalone gateway can get wrong: revocations reaching
+/// it, a lost server, its own token revoked, the gateway API refusing everyone else.
+/// </summary>
+public sealed class StandaloneGatewayTests : GatewayTests
+{
+    private const string PublicUrl = "http://gateway.test";
+
+    private WebApplication _gateway = null!;
+    private readonly CapturedLogs _gatewayLogs = new();
+    private string _gatewayToken = "";
+
+    protected override string GatewayBase => PublicUrl;
+
+    protected override HttpClient GatewayHttp() => _gateway.GetTestServer().CreateClient();
+
+    protected override IEnumerable<string> GatewayLogLines => _gatewayLogs.Lines;
+
+    protected override async Task StartGatewayAsync()
+    {
+        _gatewayToken = (await Writ.Admin().CreateGatewayTokenAsync("edge-1")).Token;
+        _gateway = await WritGateway.BuildAsync(new WritGatewayOptions { Server = new Uri(WritFixture.Issuer), Token = _gatewayToken, PublicUrl = PublicUrl }, b =>
+        {
+            b.WebHost.UseTestServer();
+            b.Logging.SetMinimumLevel(LogLevel.Trace);
+            b.Logging.AddProvider(_gatewayLogs);
+            b.Services.AddSingleton(new GatewayOptions { UpstreamTimeout = TimeSpan.FromSeconds(1) });
+        }, Writ.Server.CreateHandler());
+        await _gateway.StartAsync();
+        await WaitFollowingAsync();
+    }
+
+    /// <summary>Until the gateway's long poll is registered with the server (it then holds changes up until the gateway has them).</summary>
+    private async Task WaitFollowingAsync()
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            if ((await Writ.Admin().ListGatewaysAsync()).Any(g => g.Name == "edge-1")) return;
+            await Task.Delay(25);
+        }
+        throw new InvalidOperationException("the gateway never followed the feed");
+    }
+
+    protected override Task SettleAuditAsync() => _gateway.Services.GetRequiredService<Writ.Server.Hosting.AuditLog>().FlushAsync(CancellationToken.None);
+
+    protected override async Task StopGatewayAsync()
+    {
+        await _gateway.StopAsync();
+        await _gateway.DisposeAsync();
+    }
+
+    private async Task<(TestAgent Agent, string TaskId, Credential Credential)> SessionAsync(string scope = "crm:read")
+    {
+        var agent = await Writ.EnrollAsync("reader@staging");
+        var task = await agent.Client.StartTaskAsync("standalone gateway test", onBehalfOf: "sam@example.com");
+        return (agent, task.Id, await agent.Client.GetCredentialAsync(scope, task.Id, "customers/12345"));
+    }
+
+    private async Task<HttpResponseMessage> CallAsync(TestAgent agent, Credential credential, string path = "/gw/crm/customers/12345", string? baseUrl = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, (baseUrl ?? PublicUrl) + path);
+        agent.Client.Authorize(request, credential);
+        var response = await GatewayHttp().SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        return response;
+    }
+
+    private static async Task<string?> CodeAsync(HttpResponseMessage response)
+    {
+        if (response.Content.Headers.ContentType?.MediaType != "application/problem+json") return null;
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return doc.RootElement.TryGetProperty("code", out var c) ? c.GetString() : null;
+    }
+
+    [Fact]
+    public async Task TaskCompleted_IsRefusedOnTheVeryNextCall()
+    {
+        var (agent, taskId, credential) = await SessionAsync();
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(agent, credential)).StatusCode); // liveness now remembered by the gateway
+
+        await agent.Client.CompleteTaskAsync(taskId);
+        var refused = await CallAsync(agent, credential);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains(await CodeAsync(refused), new[] { "token.revoked", "token.task_closed" }); // completing a task revokes its credentials
+        Assert.Single(Upstream.Received);
+    }
+
+    [Fact]
+    public async Task CredentialRevoked_OrAgentSuspended_IsRefusedOnTheVeryNextCall()
+    {
+        var (agent, taskId, credential) = await SessionAsync();
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(agent, credential)).StatusCode);
+        await Writ.Admin().RevokeCredentialAsync((await Writ.Admin().GetAgentAsync("reader@staging")).ActiveCredentials.Single().Jti);
+        Assert.Equal("token.revoked", await CodeAsync(await CallAsync(agent, credential)));
+
+        var next = await agent.Client.StartTaskAsync("after the revocation");
+        var fresh = await agent.Client.GetCredentialAsync("crm:read", next.Id, "customers/12345");
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(agent, fresh)).StatusCode);
+        await Writ.Admin().SuspendAgentAsync("reader@staging");
+        Assert.Contains(await CodeAsync(await CallAsync(agent, fresh)), new[] { "token.revoked", "token.agent_inactive" }); // suspending revokes too
+    }
+
+    [Fact]
+    public async Task ProofForTheServersUrl_IsRefusedByTheGateway()
+    {
+        // The agent's proof names the server's /gw/ URL; presented to the standalone gateway it is for another URL (htu).
+        var (agent, _, credential) = await SessionAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, WritFixture.Issuer + "/gw/crm/customers/12345");
+        agent.Client.Authorize(request, credential);
+        request.RequestUri = new Uri(PublicUrl + "/gw/crm/customers/12345");
+        var response = await GatewayHttp().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.StartsWith("dpop.", await CodeAsync(response));
+        Assert.Empty(Upstream.Received);
+    }
+
+    [Fact]
+    public async Task SecretRotated_TheNextCallInjectsTheNewValue_AndEachReadIsAudited()
+    {
+        var (agent, _, credential) = await SessionAsync();
+        await CallAsync(agent, credential, "/gw/crm/customers/12345/echo-auth");
+        await Writ.Admin().RotateSecretAsync("crm-staging", "sk_staging_ROTATED_PLANTED_5510");
+        await CallAsync(agent, credential, "/gw/crm/customers/12345/echo-auth");
+
+        Assert.Equal("Bearer sk_staging_ROTATED_PLANTED_5510", Upstream.Received.Last().Header("Authorization"));
+        var reads = (await Writ.Admin().SearchAuditAsync(action: "secret.read", limit: 50)).Where(e => e.Target == "crm-staging").ToList();
+        Assert.Equal(2, reads.Count);
+        Assert.All(reads, e => Assert.Equal(("system", "gateway:edge-1"), (e.ActorKind, e.ActorId)));
+    }
+
+    [Fact]
+    public async Task PolicyApplied_TheGatewayEnforcesTheNewVersionOnTheNextCall()
+    {
+        var (agent, _, credential) = await SessionAsync();
+        await CallAsync(agent, credential, "/gw/crm/customers/12345/echo-auth");
+        Assert.Single(Upstream.Received); // forwarded (the upstream's own answer does not matter here)
+        var policy = await Writ.Admin().GetPolicyAsync();
+        var narrowed = string.Join('\n', policy.Source.Split('\n').Where(line => !line.Contains("/echo-auth", StringComparison.Ordinal)));
+        Assert.NotEqual(policy.Source, narrowed);
+        await Writ.Admin().ApplyPolicyAsync([new PolicyFile("policy.yaml", narrowed)]);
+
+        var refused = await CallAsync(agent, credential, "/gw/crm/customers/12345/echo-auth");
+        Assert.Equal("gateway.route_not_mapped", await CodeAsync(refused));
+        Assert.Single(Upstream.Received);
+    }
+
+    [Fact]
+    public async Task Calls_AreAuditedOnTheServer_NamingTheGateway()
+    {
+        var (agent, taskId, credential) = await SessionAsync();
+        await CallAsync(agent, credential);
+        await SettleAuditAsync();
+
+        var entries = (await Writ.Admin().SearchAuditAsync(resource: "crm", limit: 50)).Where(e => e.TaskId == taskId && e.Action.StartsWith("gateway.", StringComparison.Ordinal)).ToList();
+        Assert.Contains(entries, e => e.Action == "gateway.call" && e.Decision == "allow");
+        Assert.Contains(entries, e => e.Action == "gateway.result");
+        Assert.All(entries, e => Assert.Contains("\"via\":\"gateway:edge-1\"", e.Details));
+        Assert.True((await Writ.Admin().VerifyAuditAsync()).Ok);
+    }
+
+    [Fact]
+    public async Task GatewayTokenRevoked_CallsFailClosedWith503()
+    {
+        var (agent, _, credential) = await SessionAsync();
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(agent, credential)).StatusCode);
+
+        // The gateway's token revoked: to the gateway the server is gone (every request refused); nothing remembered may be served.
+        await Writ.Admin().RevokeGatewayTokensAsync("edge-1");
+        var refused = await CallAsync(agent, credential);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Contains(await CodeAsync(refused), new[] { "gateway.server_unavailable", "audit.unavailable" });
+        // A read may have been sent while its audit record was being committed; its answer is dropped when the commit fails.
+        Assert.DoesNotContain("\"ok\":true", await refused.Content.ReadAsStringAsync());
+    }
+
+    // ---------- the gateway API itself ----------
+
+    public static TheoryData<string, string?> NotAGatewayCredential => new()
+    {
+        { "missing", null },
+        { "admin token", "ADMIN" },
+        { "a made-up gateway token", "Bearer writ_gateway_made_up_0000000000000000000000000" },
+        { "an agent's JWT", "DPoP eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NotAGatewayCredential))]
+    public async Task GatewayApi_RefusesAnythingButAGatewayToken(string what, string? authorization)
+    {
+        _ = what;
+        var http = Writ.Http();
+        foreach (var (method, path) in new[] { ("GET", "api/gateway/state"), ("GET", "api/gateway/policy"), ("POST", "api/gateway/secrets/crm-staging"), ("POST", "api/gateway/liveness"), ("POST", "api/gateway/audit") })
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), WritFixture.Issuer + "/" + path);
+            if (authorization == "ADMIN") request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Writ.AdminToken);
+            else if (authorization is not null) request.Headers.TryAddWithoutValidation("Authorization", authorization);
+            var response = await http.SendAsync(request);
+            Assert.True(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden, $"{method} {path}: {response.StatusCode}");
+            Assert.DoesNotContain("sk_staging", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task GatewayToken_OpensNoHumanEndpoint()
+    {
+        var admin = new WritAdminClient(Writ.Http(), new Uri(WritFixture.Issuer + "/"), _gatewayToken);
+        var e = await Assert.ThrowsAsync<WritApiException>(() => admin.ListSecretsAsync());
+        Assert.Equal(401, e.Status);
+    }
+
+    public static TheoryData<string, string> ForgedAuditEvents => new()
+    {
+        { "an approval in a human's name", """{"events":[{"at":"@NOW@","actor_kind":"human","actor_id":"dana","action":"approval.approve","decision":"info","duration_micros":0}]}""" },
+        { "a policy apply", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"x@staging","action":"policy.apply","decision":"info","duration_micros":0}]}""" },
+        { "a gateway call by a human", """{"events":[{"at":"@NOW@","actor_kind":"human","actor_id":"dana","action":"gateway.call","decision":"allow","duration_micros":0}]}""" },
+        { "an event dated last year", """{"events":[{"at":"2025-01-01T00:00:00Z","actor_kind":"ai-agent","actor_id":"x@staging","action":"gateway.call","decision":"allow","duration_micros":0}]}""" },
+        { "details that are not an object", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"x@staging","action":"gateway.call","decision":"allow","duration_micros":0,"details":"[1]"}]}""" },
+        { "no events", """{"events":[]}""" },
+        { "not JSON", """{"events":[""" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ForgedAuditEvents))]
+    public async Task GatewayApi_Audit_TakesOnlyTheGatewaysOwnRecords(string what, string body)
+    {
+        _ = what;
+        var before = (await Writ.Admin().VerifyAuditAsync()).Records;
+        using var request = new HttpRequestMessage(HttpMethod.Post, WritFixture.Issuer + "/api/gateway/audit")
+        {
+            Content = new StringContent(body.Replace("@NOW@", DateTimeOffset.UtcNow.ToString("O"), StringComparison.Ordinal), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _gatewayToken);
+        var response = await Writ.Http().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(before, (await Writ.Admin().VerifyAuditAsync()).Records);
+    }
+
+    [Fact]
+    public async Task GatewayStart_WithARevokedToken_SaysWhatToFix()
+    {
+        var token = (await Writ.Admin().CreateGatewayTokenAsync("edge-2")).Token;
+        await Writ.Admin().RevokeGatewayTokensAsync("edge-2");
+
+        var e = await Assert.ThrowsAsync<GatewayStartupException>(() => WritGateway.BuildAsync(
+            new WritGatewayOptions { Server = new Uri(WritFixture.Issuer), Token = token, PublicUrl = PublicUrl }, b => b.WebHost.UseTestServer(), Writ.Server.CreateHandler()));
+        Assert.Contains("gateway-token create", e.Message);
+    }
+
+    [Theory]
+    [InlineData("http://writ.example.com", "writ_gateway_x", "must be https")]
+    [InlineData("http://127.0.0.1:8430", "writ_admin_x", "starts with writ_gateway_")]
+    public async Task GatewayStart_RefusesAPlainHttpServerOrAWrongToken(string server, string token, string message)
+    {
+        var e = await Assert.ThrowsAsync<GatewayStartupException>(() => WritGateway.BuildAsync(new WritGatewayOptions { Server = new Uri(server), Token = token }));
+        Assert.Contains(message, e.Message);
+    }
+}
