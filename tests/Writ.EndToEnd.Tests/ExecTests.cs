@@ -288,6 +288,76 @@ public sealed class ExecTests : IAsyncLifetime
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Exec_ThroughAStandaloneGateway_ReachesTheTool_AuditedOnTheServerNamingTheGateway()
+    {
+        var tokenFile = Path.Combine(_root, "edge.token");
+        var minted = await Writ.RunAsync(_admin, null, "gateway-token", "create", "edge", "--out", tokenFile);
+        Assert.True(minted.ExitCode == 0, minted.Stderr);
+        Assert.DoesNotContain("writ_gateway_", minted.Stdout + minted.Stderr); // written to the file only
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokenFile));
+
+        var gatewayAddr = $"http://127.0.0.1:{Writ.FreePort()}";
+        using var gateway = Process.Start(Writ.Start(new Dictionary<string, string>(), "gateway", "--server", _server.Addr, "--token-file", tokenFile, "--urls", gatewayAddr))!;
+        var gatewayOutput = new StringBuilder();
+        gateway.OutputDataReceived += (_, e) => { lock (gatewayOutput) gatewayOutput.AppendLine(e.Data); };
+        gateway.ErrorDataReceived += (_, e) => { lock (gatewayOutput) gatewayOutput.AppendLine(e.Data); };
+        gateway.BeginOutputReadLine();
+        gateway.BeginErrorReadLine();
+        try
+        {
+            using (var http = new HttpClient())
+            {
+                for (var i = 0; i < 300; i++)
+                {
+                    Assert.False(gateway.HasExited, "writ gateway exited:\n" + gatewayOutput);
+                    try
+                    {
+                        if ((await http.GetAsync(gatewayAddr + "/healthz")).IsSuccessStatusCode) break;
+                    }
+                    catch (HttpRequestException)
+                    {
+                    }
+                    await Task.Delay(100);
+                }
+            }
+
+            var run = await Writ.RunAsync(_agentMachine, null, "exec", "--gateway", gatewayAddr, "--task", "via the edge gateway", "--scope", "crm:read",
+                "--target", "customers/12345", "--", "sh", "-c", "curl -s \"$WRIT_CRM_URL/customers/12345\"; echo; curl -s -o /dev/null -w 'other=%{http_code}' \"$WRIT_CRM_URL/customers/99999\"");
+
+            Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}\n{run.Stdout}\n{run.Stderr}\n{gatewayOutput}");
+            Assert.Contains("{\"customer\":\"12345\",\"name\":\"Ada\"}", run.Stdout);
+            Assert.Contains("other=403", run.Stdout);
+            Assert.Equal(("/api/customers/12345", "Bearer " + UpstreamSecret), Assert.Single(_received));
+            var audit = await Admin().SearchAuditAsync(action: "gateway.call", limit: 20);
+            Assert.Equal(2, audit.Count);
+            Assert.All(audit, e => Assert.Contains("\"via\":\"gateway:edge\"", e.Details));
+            Assert.Contains(await Admin().SearchAuditAsync(action: "secret.read", limit: 20), e => e.ActorId == "gateway:edge" && e.Target == "crm-staging");
+            Assert.DoesNotContain(UpstreamSecret, gatewayOutput.ToString());
+        }
+        finally
+        {
+            gateway.Kill(entireProcessTree: true);
+            await gateway.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Gateway_TokenFileReadableByOthers_IsRefusedWithTheFix()
+    {
+        var tokenFile = Path.Combine(_root, "loose.token");
+        await File.WriteAllTextAsync(tokenFile, "writ_gateway_not_a_real_token_0000000000000000000");
+        File.SetUnixFileMode(tokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        var run = await Writ.RunAsync(new Dictionary<string, string>(), null, "gateway", "--server", _server.Addr, "--token-file", tokenFile, "--urls", $"http://127.0.0.1:{Writ.FreePort()}");
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("chmod 600", run.Stderr);
+        Assert.DoesNotContain("writ_gateway_not_a_real_token", run.Stdout + run.Stderr);
+    }
+
+    [Fact]
     public async Task Exec_CommandNotFound_Exits127AndClosesTheTask()
     {
         var run = await Writ.RunAsync(_agentMachine, null, "exec", "--task", "t", "--scope", "crm:read", "--target", "customers/12345", "--", "/nonexistent/cmd");
