@@ -38,20 +38,31 @@ internal sealed class GatewayKeys
 /// liveness. The next poll names the version applied, which tells the server this gateway is up to date.
 /// <para>
 /// Fails closed: while the server cannot be reached, nothing is remembered between calls (every call asks the server,
-/// and fails with 503 if it cannot), so a revocation made meanwhile is never missed.
+/// and fails with 503 if it cannot), so a revocation made meanwhile is never missed; a poll unanswered for 12 s counts
+/// as lost.
 /// </para>
 /// </summary>
 internal sealed class FeedFollower(ServerLink link, StatusView view, PolicyHolder policy, GatewayKeys keys, RemoteSecrets secrets, ILogger<FeedFollower> logger)
     : BackgroundService
 {
-    private static readonly TimeSpan Poll = TimeSpan.FromSeconds(25);
+    private static readonly TimeSpan Poll = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A poll not answered within <see cref="Poll"/> plus this counts as losing the server: a link cut without an error
+    /// (a silent partition) stops the gateway trusting its caches after at most 12 s.
+    /// </summary>
+    private static readonly TimeSpan Lease = Poll + TimeSpan.FromSeconds(2);
     private long? _applied;
 
     /// <summary>The issuer the server names (tokens' <c>iss</c>), known after the first <see cref="SyncAsync"/>.</summary>
     public string Issuer { get; private set; } = "";
 
     /// <summary>Reads and applies the current state once; the gateway does not serve before this has succeeded.</summary>
-    public async Task SyncAsync(CancellationToken ct) => await ApplyAsync(await link.GetStateAsync(null, Poll, ct), ct);
+    public async Task SyncAsync(CancellationToken ct)
+    {
+        await ApplyAsync(await link.GetStateAsync(null, Poll, ct), ct);
+        FeedFollowerMessages.Following(logger, link.Server.GetLeftPart(UriPartial.Authority), policy.Current?.Version ?? 0);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -60,7 +71,9 @@ internal sealed class FeedFollower(ServerLink link, StatusView view, PolicyHolde
         {
             try
             {
-                await ApplyAsync(await link.GetStateAsync(_applied, Poll, stoppingToken), stoppingToken);
+                using var lease = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                lease.CancelAfter(Lease);
+                await ApplyAsync(await link.GetStateAsync(_applied, Poll, lease.Token), lease.Token);
                 if (failures > 0) FeedFollowerMessages.Reconnected(logger, link.Server.GetLeftPart(UriPartial.Authority));
                 failures = 0;
             }
@@ -100,6 +113,9 @@ internal static partial class FeedFollowerMessages
 {
     [LoggerMessage(EventId = 1080, Level = LogLevel.Error, Message = "Lost the Writ server at {Server} ({Reason}); every call now asks the server, and fails while it cannot be reached")]
     public static partial void Lost(ILogger logger, string server, string reason);
+
+    [LoggerMessage(EventId = 1082, Level = LogLevel.Information, Message = "Following the Writ server at {Server} (policy version {PolicyVersion})")]
+    public static partial void Following(ILogger logger, string server, int policyVersion);
 
     [LoggerMessage(EventId = 1081, Level = LogLevel.Information, Message = "Following the Writ server at {Server} again")]
     public static partial void Reconnected(ILogger logger, string server);
