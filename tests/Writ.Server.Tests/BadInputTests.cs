@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Writ.Client.Http;
 using Writ.Client.Keys;
 
 namespace Writ.Server.Tests;
@@ -56,6 +57,28 @@ public sealed class BadInputTests : IAsyncLifetime
         Assert.Equal("policy.invalid", problem.GetProperty("code").GetString());
         Assert.Contains("bad.yaml:", problem.GetProperty("detail").GetString());
         Assert.Equal(before.Count, (await _writ.Admin().GetPolicyHistoryAsync()).Count);
+    }
+
+    [Fact]
+    public async Task ApplyPolicy_WithTheStoredFormsFileMarkerInAComment_WhereItWouldSplitTheFile_IsRefused()
+    {
+        // Valid as sent, but the stored form separates files with this line: read back, it would be two broken files.
+        var before = await _writ.Admin().GetPolicyHistoryAsync();
+        var text = WritFixture.Policy.Replace("roles:\n", "roles:\n# ---- writ-policy-file: elsewhere.yaml\n", StringComparison.Ordinal);
+        Assert.NotEqual(WritFixture.Policy, text);
+
+        var e = await Assert.ThrowsAsync<WritApiException>(() => _writ.Admin().ApplyPolicyAsync([new Writ.Client.Contracts.PolicyFile("policy.yaml", text)]));
+
+        Assert.Equal(("policy.reserved_line", 422), (e.Code, e.Status));
+        Assert.Equal(before.Count, (await _writ.Admin().GetPolicyHistoryAsync()).Count);
+    }
+
+    [Fact]
+    public async Task ApplyPolicy_WhatPolicyShowPrinted_AppliesAgain()
+    {
+        var shown = await _writ.Admin().GetPolicyAsync();
+        var applied = await _writ.Admin().ApplyPolicyAsync([new Writ.Client.Contracts.PolicyFile("shown.yaml", shown.Source)]);
+        Assert.Equal(shown.Version + 1, applied.Version);
     }
 
     [Theory]

@@ -128,10 +128,24 @@ internal sealed class StatusTrackingStore(IWritStore inner, Func<Task> changed) 
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 
-    private static async Task<T> Changing<T>(Task<T> write, Func<Task> changed)
+    // Only a write that changed something is announced (an agent could otherwise make every gateway drop its caches by
+    // revoking an already-revoked token over and over); one that failed may still have committed, so it is announced.
+    private static async Task<bool> Changing(Task<bool> write, Func<Task> changed)
     {
-        try { return await write; }
-        finally { await changed(); }
+        bool result;
+        try { result = await write; }
+        catch { await changed(); throw; }
+        if (result) await changed();
+        return result;
+    }
+
+    private static async Task<int> Changing(Task<int> write, Func<Task> changed)
+    {
+        int result;
+        try { result = await write; }
+        catch { await changed(); throw; }
+        if (result > 0) await changed();
+        return result;
     }
 
     private static async Task Changing(Task write, Func<Task> changed)

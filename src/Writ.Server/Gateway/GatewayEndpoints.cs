@@ -348,7 +348,7 @@ internal static partial class GatewayEndpoints
         {
             w.WriteStartObject();
             w.WriteString("method", call.Method);
-            if (call.Path is not null) w.WriteString("path", call.Path);
+            if (call.Path is not null) w.WriteString("path", call.Path.Length > MaxAuditedPath ? call.Path[..MaxAuditedPath] + "…" : call.Path);
             if (!string.IsNullOrEmpty(call.Query)) w.WriteString("query", call.Query);
             if (call.Action is not null) w.WriteString("route_action", call.Action);
             if (status is { } s) w.WriteNumber("upstream_status", s);
@@ -357,10 +357,13 @@ internal static partial class GatewayEndpoints
         }
         var action = outcome && decision != Decisions.Deny ? "gateway.result" : "gateway.call";
         var scope = call.Action is null ? null : call.Resource + ":" + call.Action;
+        // The resource comes from the path before anything is checked: bounded like any unauthenticated input.
         return new AuditEvent(clock.GetUtcNow(), call.ActorKind, c?.Subject ?? "unknown", c?.OnBehalfOf, c?.TaskId, action,
-            call.Resource, c?.Environment, scope, c?.Target, decision, reason, call.PolicyVersion,
+            Agents.AgentEndpoints.Bounded(call.Resource), c?.Environment, scope, c?.Target, decision, reason, call.PolicyVersion,
             (long)clock.GetElapsedTime(started).TotalMicroseconds, Encoding.UTF8.GetString(buffer.ToArray()));
     }
+
+    private const int MaxAuditedPath = 2048;
 
     [GeneratedRegex("(token|key|secret|pass|pwd|auth|sig|credential|session|code|jwt|bearer|cookie)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     internal static partial Regex SecretLooking();

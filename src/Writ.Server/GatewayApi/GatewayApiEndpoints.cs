@@ -125,7 +125,7 @@ internal static class GatewayApiEndpoints
     /// Long poll: <c>?after=V</c> is the version the gateway has applied (its acknowledgement); the answer comes when
     /// there is a newer one, or after <c>wait</c> seconds (at most 55) with the same.
     /// </summary>
-    private static async Task<IResult> StateAsync(HttpContext http, GatewayFeed feed, StatusView view, PolicyHolder policy, SigningKeyRing keys, ServerContext server, IWritStore store)
+    private static async Task<IResult> StateAsync(HttpContext http, GatewayFeed feed, StatusView view, PolicyHolder policy, SigningKeyRing keys, ServerContext server, IWritStore store, TimeProvider clock)
     {
         var q = http.Request.Query;
         long? after = null;
@@ -142,13 +142,19 @@ internal static class GatewayApiEndpoints
                 return Problems.BadRequest("gateway.bad_wait", $"wait is a number of seconds, at most {MaxPoll.TotalSeconds:0}");
             wait = TimeSpan.FromSeconds(seconds);
         }
-        if (after is { } applied) await feed.WaitAsync(Caller.Of(http).ActorId, applied, wait, http.RequestAborted);
+        if (after is { } applied)
+        {
+            string? instance = q["instance"], epoch = q["epoch"];
+            if (instance is null || instance.Length is 0 or > 64 || !instance.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+                return Problems.BadRequest("gateway.bad_instance", "instance names the gateway process: 1 to 64 letters, digits, '-' or '_'");
+            await feed.WaitAsync(Caller.Of(http).ActorId, instance, epoch ?? "", applied, wait, http.RequestAborted);
+        }
 
         // The version is read before the state: a change committing meanwhile answers the next poll at once.
         var version = feed.Version;
         var current = policy.Current;
         var secrets = (await store.Secrets.ListAsync(http.RequestAborted)).ToDictionary(s => s.Name, s => s.LatestVersion, StringComparer.Ordinal);
-        return Results.Json(new GatewayState(version, server.Issuer, view.Enabled, current?.Version, current?.Sha256, keys.JwksJson, secrets), WritJson.Options);
+        return Results.Json(new GatewayState(feed.Epoch, version, clock.GetUtcNow(), server.Issuer, view.Enabled, current?.Version, current?.Sha256, keys.JwksJson, secrets), WritJson.Options);
     }
 
     private static async Task<IResult> PolicyAsync(PolicyHolder holder, IWritStore store, CancellationToken ct)
@@ -224,11 +230,20 @@ internal static class GatewayApiEndpoints
         if (string.IsNullOrEmpty(e.ActorId) || string.IsNullOrEmpty(e.Decision)) return "actor_id and decision are required";
         if (e.Decision is not (Decisions.Allow or Decisions.Deny or Decisions.Info)) return "decision is allow, deny or info";
         if ((now - e.At).Duration() > MaxClockSkew) return "the event's time is more than 5 minutes from the server's clock";
+        foreach (var (field, value, max) in new[]
+        {
+            ("actor_id", e.ActorId, 256), ("on_behalf_of", e.OnBehalfOf, 256), ("task_id", e.TaskId, 128), ("resource", e.Resource, 128),
+            ("environment", e.Environment, 64), ("scope", e.Scope, 1024), ("target", e.Target, 512), ("reason", e.Reason, 256), ("details", e.Details, 32 * 1024),
+        })
+        {
+            if (value is not null && value.Length > max) return $"{field} is longer than {max} characters";
+        }
         if (e.Details is { } d)
         {
             try
             {
-                if (JsonNode.Parse(d) is not JsonObject) return "details must be a JSON object";
+                // Repeated keys are refused: "via" is set here, and a second "via" must not be able to stand beside it.
+                if (JsonNode.Parse(d, null, new JsonDocumentOptions { AllowDuplicateProperties = false }) is not JsonObject) return "details must be a JSON object";
             }
             catch (JsonException)
             {

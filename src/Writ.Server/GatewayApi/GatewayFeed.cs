@@ -18,22 +18,31 @@ internal sealed class GatewayFeed(TimeProvider clock, ILogger<GatewayFeed> logge
 {
     public static readonly TimeSpan PropagationTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary>A gateway that has not polled for this long is no longer waited for (its long poll lasts at most 55 s).</summary>
-    private static readonly TimeSpan FollowingWindow = TimeSpan.FromSeconds(60);
+    /// <summary>A gateway that has not polled for this long is no longer waited for (a gateway polls every 10 s, and counts an unanswered poll as losing the server after 12 s).</summary>
+    private static readonly TimeSpan FollowingWindow = TimeSpan.FromSeconds(30);
 
     private readonly Lock _lock = new();
     private readonly ConcurrentDictionary<string, Follower> _followers = new(StringComparer.Ordinal);
     private long _version = 1;
+
+    /// <summary>
+    /// Names this run of the server: versions restart at 1 when it restarts, so a gateway's acknowledgement counts only
+    /// for the epoch it names (a version from an earlier run means nothing applied).
+    /// </summary>
+    public string Epoch { get; } = Core.Common.Ids.Random(12);
     private TaskCompletionSource _changed = NewSignal();
     private TaskCompletionSource _acknowledged = NewSignal();
 
-    private sealed record Follower(long Applied, DateTimeOffset SeenAt);
+    private sealed record Follower(string Gateway, long Applied, DateTimeOffset SeenAt);
 
     public long Version => Volatile.Read(ref _version);
 
-    /// <summary>The gateways following the feed: name, the version each has applied, when it last polled.</summary>
+    /// <summary>
+    /// The gateway processes following the feed (several may share one gateway name and token): name, the version each
+    /// has applied, when it last polled.
+    /// </summary>
     public IReadOnlyList<(string Name, long Applied, DateTimeOffset SeenAt)> Followers =>
-        _followers.Select(f => (f.Key, f.Value.Applied, f.Value.SeenAt)).OrderBy(f => f.Key, StringComparer.Ordinal).ToList();
+        _followers.Select(f => (f.Value.Gateway, f.Value.Applied, f.Value.SeenAt)).OrderBy(f => f.Gateway, StringComparer.Ordinal).ToList();
 
     /// <summary>Announces a change that has committed, and waits (bounded) until every following gateway has applied it.</summary>
     public async Task PublishAsync()
@@ -62,15 +71,19 @@ internal sealed class GatewayFeed(TimeProvider clock, ILogger<GatewayFeed> logge
     }
 
     /// <summary>
-    /// One long poll of gateway <paramref name="gateway"/>, which has applied <paramref name="applied"/>: records that
-    /// (its acknowledgement), then waits until there is a newer version or <paramref name="wait"/> has passed.
+    /// One long poll of process <paramref name="instance"/> of gateway <paramref name="gateway"/>, which has applied
+    /// <paramref name="applied"/> of <paramref name="epoch"/>: records that (its acknowledgement), then waits until there is
+    /// a newer version or <paramref name="wait"/> has passed. A version of another epoch, or one this run never
+    /// published, counts as nothing applied and is answered at once.
     /// </summary>
-    public async Task WaitAsync(string gateway, long applied, TimeSpan wait, CancellationToken ct)
+    public async Task WaitAsync(string gateway, string instance, string epoch, long applied, TimeSpan wait, CancellationToken ct)
     {
         Task changed;
+        var key = gateway + "/" + instance;
         lock (_lock)
         {
-            _followers[gateway] = new Follower(applied, clock.GetUtcNow());
+            if (epoch != Epoch || applied > _version) applied = 0;
+            _followers[key] = new Follower(gateway, applied, clock.GetUtcNow());
             Swap(ref _acknowledged).TrySetResult();
             changed = _changed.Task;
             if (applied != _version) return;
@@ -86,15 +99,15 @@ internal sealed class GatewayFeed(TimeProvider clock, ILogger<GatewayFeed> logge
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // The gateway hung up (stopped, or restarting): it is not waited for until it polls again.
-            _followers.TryRemove(gateway, out _);
+            _followers.TryRemove(key, out _);
             throw;
         }
     }
 
-    /// <summary>Forgets a gateway (its token was revoked): changes are no longer held up for it.</summary>
+    /// <summary>Forgets every process of a gateway (its token was revoked): changes are no longer held up for them.</summary>
     public void Forget(string gateway)
     {
-        _followers.TryRemove(gateway, out _);
+        foreach (var f in _followers.Where(f => f.Value.Gateway == gateway)) _followers.TryRemove(f.Key, out _);
         lock (_lock) Swap(ref _acknowledged).TrySetResult();
     }
 

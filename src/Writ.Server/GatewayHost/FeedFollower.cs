@@ -39,10 +39,11 @@ internal sealed class GatewayKeys
 /// <para>
 /// Fails closed: while the server cannot be reached, nothing is remembered between calls (every call asks the server,
 /// and fails with 503 if it cannot), so a revocation made meanwhile is never missed; a poll unanswered for 12 s counts
-/// as lost.
+/// as lost. A state that cannot be applied (a policy this gateway cannot load, a clock more than 30 s off the
+/// server's) leaves the gateway out of step: it refuses every call (<see cref="InStep"/>) until a state applies.
 /// </para>
 /// </summary>
-internal sealed class FeedFollower(ServerLink link, StatusView view, PolicyHolder policy, GatewayKeys keys, RemoteSecrets secrets, ILogger<FeedFollower> logger)
+internal sealed class FeedFollower(ServerLink link, StatusView view, PolicyHolder policy, GatewayKeys keys, RemoteSecrets secrets, TimeProvider clock, ILogger<FeedFollower> logger)
     : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(10);
@@ -52,10 +53,18 @@ internal sealed class FeedFollower(ServerLink link, StatusView view, PolicyHolde
     /// (a silent partition) stops the gateway trusting its caches after at most 12 s.
     /// </summary>
     private static readonly TimeSpan Lease = Poll + TimeSpan.FromSeconds(2);
-    private long? _applied;
+
+    /// <summary>Token expiry and task deadlines are checked with this gateway's clock: it must agree with the server's.</summary>
+    private static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(30);
+
+    private GatewayState? _applied;
+    private volatile bool _inStep;
 
     /// <summary>The issuer the server names (tokens' <c>iss</c>), known after the first <see cref="SyncAsync"/>.</summary>
     public string Issuer { get; private set; } = "";
+
+    /// <summary>Whether the last state the server sent has been applied; if not, the gateway serves nothing.</summary>
+    public bool InStep => _inStep;
 
     /// <summary>Reads and applies the current state once; the gateway does not serve before this has succeeded.</summary>
     public async Task SyncAsync(CancellationToken ct)
@@ -81,9 +90,10 @@ internal sealed class FeedFollower(ServerLink link, StatusView view, PolicyHolde
             {
                 return;
             }
-            catch (Exception e) when (e is HttpRequestException or WritApiException or JsonException or OperationCanceledException or InvalidOperationException)
+            catch (Exception e)
             {
-                // Lost the server (or it refused this gateway): stop trusting anything remembered, then try again.
+                // Lost the server, or it sent what cannot be applied: serve nothing, remember nothing, try again.
+                _inStep = false;
                 view.Enabled = false;
                 if (failures++ == 0) FeedFollowerMessages.Lost(logger, link.Server.GetLeftPart(UriPartial.Authority), e.Message);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5000, 250 * failures)), stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -93,25 +103,29 @@ internal sealed class FeedFollower(ServerLink link, StatusView view, PolicyHolde
 
     private async Task ApplyAsync(GatewayState state, CancellationToken ct)
     {
+        // A failure anywhere here leaves the gateway out of step (the caller's catch): nothing half-applied is served.
+        var skew = clock.GetUtcNow() - state.Now;
+        if (skew.Duration() > MaxClockSkew)
+            throw new InvalidOperationException($"this machine's clock is {skew.TotalSeconds:0} s off the server's; token expiry would be misjudged (sync it with NTP)");
         Issuer = state.Issuer;
         if (state.PolicyVersion is { } version && policy.Current?.Version != version)
         {
             var fetched = await link.GetPolicyAsync(ct);
-            var sources = PolicyService.Split(fetched.Source);
-            var loaded = PolicyLoader.Load(sources);
+            var loaded = PolicyLoader.Load(PolicyService.Split(fetched.Source));
             if (!loaded.IsValid) throw new InvalidOperationException($"policy version {fetched.Version} from the server does not load here: {loaded.Diagnostics.FirstOrDefault()}");
             policy.Set(CompiledPolicy.Compile(loaded.Policy!, fetched.Version, fetched.Sha256));
         }
         keys.Apply(state.Jwks);
         secrets.Apply(state.Secrets);
         view.Enabled = state.Cacheable; // also drops every remembered liveness
-        _applied = state.Version;
+        _applied = state;
+        _inStep = true;
     }
 }
 
 internal static partial class FeedFollowerMessages
 {
-    [LoggerMessage(EventId = 1080, Level = LogLevel.Error, Message = "Lost the Writ server at {Server} ({Reason}); every call now asks the server, and fails while it cannot be reached")]
+    [LoggerMessage(EventId = 1080, Level = LogLevel.Error, Message = "Out of step with the Writ server at {Server} ({Reason}); calls are refused until it is back in step")]
     public static partial void Lost(ILogger logger, string server, string reason);
 
     [LoggerMessage(EventId = 1082, Level = LogLevel.Information, Message = "Following the Writ server at {Server} (policy version {PolicyVersion})")]

@@ -32,9 +32,12 @@ internal sealed class ServerLink : IDisposable
 
     public Uri Server { get; }
 
-    public async Task<GatewayState> GetStateAsync(long? after, TimeSpan wait, CancellationToken ct)
+    /// <summary>Names this gateway process to the server, so that replicas sharing one token are each waited for.</summary>
+    public string Instance { get; } = Core.Common.Ids.Random(12);
+
+    public async Task<GatewayState> GetStateAsync(GatewayState? applied, TimeSpan wait, CancellationToken ct)
     {
-        var query = after is { } v ? $"?after={v}&wait={(int)wait.TotalSeconds}" : "";
+        var query = applied is { } a ? $"?after={a.Version}&epoch={Uri.EscapeDataString(a.Epoch)}&instance={Instance}&wait={(int)wait.TotalSeconds}" : "";
         using var response = await _http.GetAsync("api/gateway/state" + query, ct);
         return await WritJson.ReadAsync<GatewayState>(response, ct);
     }
@@ -45,32 +48,39 @@ internal sealed class ServerLink : IDisposable
         return await WritJson.ReadAsync<GatewayPolicy>(response, ct);
     }
 
-    public Task<LivenessAnswer> GetLivenessAsync(LivenessRequest request, CancellationToken ct) => DuringCallAsync(async () =>
+    public Task<LivenessAnswer> GetLivenessAsync(LivenessRequest request, CancellationToken ct) => DuringCallAsync(async t =>
     {
-        using var response = await _http.PostAsJsonAsync("api/gateway/liveness", request, WritJson.Options, ct);
-        return await WritJson.ReadAsync<LivenessAnswer>(response, ct);
+        using var response = await _http.PostAsJsonAsync("api/gateway/liveness", request, WritJson.Options, t);
+        return await WritJson.ReadAsync<LivenessAnswer>(response, t);
     }, ct);
 
     /// <summary>The newest version of a secret, or null when the server has none by that name.</summary>
-    public Task<GatewaySecret?> GetSecretAsync(string name, CancellationToken ct) => DuringCallAsync(async () =>
+    public Task<GatewaySecret?> GetSecretAsync(string name, CancellationToken ct) => DuringCallAsync(async t =>
     {
-        using var response = await _http.PostAsync("api/gateway/secrets/" + Uri.EscapeDataString(name), null, ct);
+        using var response = await _http.PostAsync("api/gateway/secrets/" + Uri.EscapeDataString(name), null, t);
         if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return null;
-        return await WritJson.ReadAsync<GatewaySecret>(response, ct);
+        return await WritJson.ReadAsync<GatewaySecret>(response, t);
     }, ct);
 
     public async Task<AuditBatchAnswer> AppendAuditAsync(IReadOnlyList<AuditEvent> events, CancellationToken ct)
     {
-        using var response = await _http.PostAsJsonAsync("api/gateway/audit", new AuditBatch(events), WritJson.Options, ct);
-        return await WritJson.ReadAsync<AuditBatchAnswer>(response, ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(CallTimeout);
+        using var response = await _http.PostAsJsonAsync("api/gateway/audit", new AuditBatch(events), WritJson.Options, timeout.Token);
+        return await WritJson.ReadAsync<AuditBatchAnswer>(response, timeout.Token);
     }
 
+    /// <summary>How long an agent's call waits for the server before it is refused (a partition must not hang calls for a minute).</summary>
+    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>What the gateway asks while an agent's call waits: any failure becomes <see cref="ServerUnavailableException"/> (503, fail closed).</summary>
-    private static async Task<T> DuringCallAsync<T>(Func<Task<T>> call, CancellationToken ct)
+    private static async Task<T> DuringCallAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken ct)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(CallTimeout);
         try
         {
-            return await call();
+            return await call(timeout.Token);
         }
         catch (Exception e) when (e is HttpRequestException or WritApiException or System.Text.Json.JsonException || (e is OperationCanceledException && !ct.IsCancellationRequested))
         {

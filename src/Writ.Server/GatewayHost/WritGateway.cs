@@ -63,7 +63,8 @@ public static class WritGateway
         s.AddSingleton(clock);
         s.AddSingleton(link);
         s.AddSingleton(new ServerContext(options.PublicUrlOrDefault));
-        s.AddSingleton(_ => new AuditWriter(new RemoteAuditAppender(link)));
+        // Batches of at most 64 records keep each POST far below the server's body limit, whatever the records hold.
+        s.AddSingleton(_ => new AuditWriter(new RemoteAuditAppender(link), maxBatch: 64));
         s.AddSingleton<AuditLog>();
         s.AddSingleton<PolicyHolder>();
         s.AddSingleton<GatewayKeys>();
@@ -85,6 +86,10 @@ public static class WritGateway
 
         var app = builder.Build();
         app.UseMiddleware<ErrorHandlingMiddleware>();
+        var follower = app.Services.GetRequiredService<FeedFollower>();
+        app.Use((http, next) => follower.InStep
+            ? next(http)
+            : Problems.WriteAsync(http, 503, "gateway.out_of_step", "the gateway is not in step with the Writ server (unreachable, or a change it could not apply), so it refuses every call"));
         app.MapGateway();
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapFallback((HttpContext http) => Problems.Of(404, "request.not_found", $"no endpoint {http.Request.Method} {AgentEndpoints.Bounded(http.Request.Path.Value ?? "")} (this is a Writ gateway: /gw/RESOURCE/PATH)"));

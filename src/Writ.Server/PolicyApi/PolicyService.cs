@@ -26,6 +26,14 @@ internal sealed class PolicyService(IWritStore store, PolicyHolder holder, Audit
         }
 
         var source = Canonical(sources);
+        if (!PolicyLoader.Load(Split(source)).IsValid)
+        {
+            // The stored form separates files with a marker line: a file that holds one in a comment is split differently
+            // when read back (at the next start, or by a standalone gateway). What is stored must load as it was applied.
+            await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), actorKind, actorId, null, null, "policy.apply", null, null, null, null,
+                Decisions.Deny, "policy.reserved_line", holder.Current?.Version, 0, null), null, ct);
+            return new Error("policy.reserved_line", $"a file contains the line '{FileMarker.TrimEnd()}', which Writ uses to separate stored policy files, where it breaks the file: remove or reword it");
+        }
         var sha = PolicyLoader.ComputeSha256(sources);
         var version = await store.Policies.AddVersionAsync(sha, source, actorId, clock.GetUtcNow(), ct);
         var compiled = CompiledPolicy.Compile(loaded.Policy!, version.Version, sha);

@@ -25,6 +25,7 @@ public sealed class StandaloneGatewayTests : GatewayTests
     private const string PublicUrl = "http://gateway.test";
 
     private WebApplication _gateway = null!;
+    private readonly FaultyLink _link = new();
     private readonly CapturedLogs _gatewayLogs = new();
     private string _gatewayToken = "";
 
@@ -43,7 +44,7 @@ public sealed class StandaloneGatewayTests : GatewayTests
             b.Logging.SetMinimumLevel(LogLevel.Trace);
             b.Logging.AddProvider(_gatewayLogs);
             b.Services.AddSingleton(new GatewayOptions { UpstreamTimeout = TimeSpan.FromSeconds(1) });
-        }, Writ.Server.CreateHandler());
+        }, _link.Over(Writ.Server.CreateHandler()));
         await _gateway.StartAsync();
         await WaitFollowingAsync();
     }
@@ -165,6 +166,86 @@ public sealed class StandaloneGatewayTests : GatewayTests
     }
 
     [Fact]
+    public async Task PolicyTheGatewayCannotLoad_LeavesItOutOfStep_RefusingEveryCall_UntilItLoads()
+    {
+        var (agent, _, credential) = await SessionAsync();
+        await CallAsync(agent, credential, "/gw/crm/customers/12345/echo-auth");
+        Assert.Single(Upstream.Received);
+
+        _link.Fault = r => r.RequestUri!.AbsolutePath == "/api/gateway/policy" ? new HttpResponseMessage(HttpStatusCode.InternalServerError) : null;
+        var policy = await Writ.Admin().GetPolicyAsync();
+        var narrowed = string.Join('\n', policy.Source.Split('\n').Where(line => !line.Contains("/echo-auth", StringComparison.Ordinal)));
+        await Writ.Admin().ApplyPolicyAsync([new PolicyFile("policy.yaml", narrowed)]);
+
+        // The old version must not be served: the route the new one removed, and every other route, are refused.
+        foreach (var path in new[] { "/gw/crm/customers/12345/echo-auth", "/gw/crm/customers/12345" })
+        {
+            var refused = await CallAsync(agent, credential, path);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal("gateway.out_of_step", await CodeAsync(refused));
+        }
+        Assert.Single(Upstream.Received);
+
+        _link.Fault = null;
+        HttpResponseMessage? after = null;
+        for (var i = 0; i < 100 && (after is null || after.StatusCode == HttpStatusCode.ServiceUnavailable); i++)
+        {
+            await Task.Delay(100);
+            after = await CallAsync(agent, credential, "/gw/crm/customers/12345/echo-auth");
+        }
+        Assert.Equal("gateway.route_not_mapped", await CodeAsync(after!));
+    }
+
+    [Fact]
+    public async Task TheSameTaskCompletedTwice_AnnouncesOneChange()
+    {
+        var (agent, taskId, _) = await SessionAsync();
+        var feed = Writ.Service<Writ.Server.GatewayApi.GatewayFeed>();
+        await agent.Client.CompleteTaskAsync(taskId);
+        var version = feed.Version;
+        try
+        {
+            await agent.Client.CompleteTaskAsync(taskId);
+        }
+        catch (WritApiException)
+        {
+            // Completing a closed task may be refused; either way nothing changed.
+        }
+        Assert.Equal(version, feed.Version);
+    }
+
+    [Fact]
+    public async Task GatewayStart_WithAClockOffTheServers_SaysToSyncIt()
+    {
+        var e = await Assert.ThrowsAsync<GatewayStartupException>(() => WritGateway.BuildAsync(
+            new WritGatewayOptions { Server = new Uri(WritFixture.Issuer), Token = _gatewayToken, PublicUrl = PublicUrl }, b =>
+            {
+                b.WebHost.UseTestServer();
+                b.Services.AddSingleton<TimeProvider>(new SkewedClock(TimeSpan.FromMinutes(3)));
+            }, Writ.Server.CreateHandler()));
+        Assert.Contains("clock", e.Message);
+    }
+
+    private sealed class SkewedClock(TimeSpan skew) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + skew;
+    }
+
+    /// <summary>The gateway's link to the server, with a fault that can be switched on for some requests.</summary>
+    private sealed class FaultyLink
+    {
+        public Func<HttpRequestMessage, HttpResponseMessage?>? Fault { get; set; }
+
+        public HttpMessageHandler Over(HttpMessageHandler inner) => new Handler(this) { InnerHandler = inner };
+
+        private sealed class Handler(FaultyLink link) : DelegatingHandler
+        {
+            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+                link.Fault?.Invoke(request) is { } faulted ? Task.FromResult(faulted) : base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task Calls_AreAuditedOnTheServer_NamingTheGateway()
     {
         var (agent, taskId, credential) = await SessionAsync();
@@ -189,7 +270,7 @@ public sealed class StandaloneGatewayTests : GatewayTests
         var refused = await CallAsync(agent, credential);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
-        Assert.Contains(await CodeAsync(refused), new[] { "gateway.server_unavailable", "audit.unavailable" });
+        Assert.Contains(await CodeAsync(refused), new[] { "gateway.server_unavailable", "audit.unavailable", "gateway.out_of_step" });
         // A read may have been sent while its audit record was being committed; its answer is dropped when the commit fails.
         Assert.DoesNotContain("\"ok\":true", await refused.Content.ReadAsStringAsync());
     }
@@ -236,6 +317,8 @@ public sealed class StandaloneGatewayTests : GatewayTests
         { "a gateway call by a human", """{"events":[{"at":"@NOW@","actor_kind":"human","actor_id":"dana","action":"gateway.call","decision":"allow","duration_micros":0}]}""" },
         { "an event dated last year", """{"events":[{"at":"2025-01-01T00:00:00Z","actor_kind":"ai-agent","actor_id":"x@staging","action":"gateway.call","decision":"allow","duration_micros":0}]}""" },
         { "details that are not an object", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"x@staging","action":"gateway.call","decision":"allow","duration_micros":0,"details":"[1]"}]}""" },
+        { "details with a second via", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"x@staging","action":"gateway.call","decision":"allow","duration_micros":0,"details":"{\"via\":\"gateway:other\",\"via\":\"x\"}"}]}""" },
+        { "an actor id of 300 characters", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"@LONG@","action":"gateway.call","decision":"allow","duration_micros":0}]}""" },
         { "no events", """{"events":[]}""" },
         { "not JSON", """{"events":[""" },
     };
@@ -248,7 +331,8 @@ public sealed class StandaloneGatewayTests : GatewayTests
         var before = (await Writ.Admin().VerifyAuditAsync()).Records;
         using var request = new HttpRequestMessage(HttpMethod.Post, WritFixture.Issuer + "/api/gateway/audit")
         {
-            Content = new StringContent(body.Replace("@NOW@", DateTimeOffset.UtcNow.ToString("O"), StringComparison.Ordinal), Encoding.UTF8, "application/json"),
+            Content = new StringContent(body.Replace("@NOW@", DateTimeOffset.UtcNow.ToString("O"), StringComparison.Ordinal)
+                .Replace("@LONG@", new string('a', 300), StringComparison.Ordinal), Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _gatewayToken);
         var response = await Writ.Http().SendAsync(request);
