@@ -43,19 +43,7 @@ public static class WritGateway
         if (!Uri.TryCreate(options.PublicUrlOrDefault, UriKind.Absolute, out _)) throw new GatewayStartupException("--public-url must be an absolute URL");
         var link = new ServerLink(options.Server, options.Token, serverHandler);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            Args = ["--hostBuilder:reloadConfigOnChange=false"],
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.WebHost.UseUrls(options.Urls);
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
-        });
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        var builder = WritServer.CreateBuilder(options.Urls);
 
         var clock = TimeProvider.System;
         var view = new StatusView(new RemoteLiveness(link), enabled: false);

@@ -50,22 +50,8 @@ public static class WritServer
             if (feed is not null) await feed.PublishAsync();
         });
 
-        // No configuration reload: it watches the content root (the working directory, often '/' or a workspace)
-        // recursively, so every file written anywhere below it (the audit WAL included) woke the server.
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
-        {
-            Args = ["--hostBuilder:reloadConfigOnChange=false"],
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.WebHost.UseUrls(options.Urls);
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = PolicyEndpoints.MaxPolicyBytes + 64 * 1024;
-            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
-        });
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        var builder = CreateBuilder(options.Urls);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = PolicyEndpoints.MaxPolicyBytes + 64 * 1024);
 
         var clock = TimeProvider.System;
         var server = new ServerContext(options.IssuerOrDefault);
@@ -133,6 +119,27 @@ public static class WritServer
 
         await InitializeAsync(app, options, ct);
         return app;
+    }
+
+    /// <summary>The host both <c>writ server</c> and <c>writ gateway</c> run on: Kestrel on <paramref name="urls"/>, no Server header, quiet framework logs.</summary>
+    internal static WebApplicationBuilder CreateBuilder(string urls)
+    {
+        // No configuration reload: it watches the content root (the working directory, often '/' or a workspace)
+        // recursively, so every file written anywhere below it (the audit WAL included) woke the server.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.WebHost.UseUrls(urls);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+        });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+        return builder;
     }
 
     /// <summary>Loads keys and policy; in dev mode also applies the demo policy and prints a one-time admin token.</summary>

@@ -149,16 +149,21 @@ public sealed class StandaloneGatewayTests : GatewayTests
         Assert.All(reads, e => Assert.Equal(("system", "gateway:edge-1"), (e.ActorKind, e.ActorId)));
     }
 
+    private async Task ApplyPolicyWithoutTheEchoAuthRouteAsync()
+    {
+        var policy = await Writ.Admin().GetPolicyAsync();
+        var narrowed = string.Join('\n', policy.Source.Split('\n').Where(line => !line.Contains("/echo-auth", StringComparison.Ordinal)));
+        Assert.NotEqual(policy.Source, narrowed);
+        await Writ.Admin().ApplyPolicyAsync([new PolicyFile("policy.yaml", narrowed)]);
+    }
+
     [Fact]
     public async Task PolicyApplied_TheGatewayEnforcesTheNewVersionOnTheNextCall()
     {
         var (agent, _, credential) = await SessionAsync();
         await CallAsync(agent, credential, "/gw/crm/customers/12345/echo-auth");
         Assert.Single(Upstream.Received); // forwarded (the upstream's own answer does not matter here)
-        var policy = await Writ.Admin().GetPolicyAsync();
-        var narrowed = string.Join('\n', policy.Source.Split('\n').Where(line => !line.Contains("/echo-auth", StringComparison.Ordinal)));
-        Assert.NotEqual(policy.Source, narrowed);
-        await Writ.Admin().ApplyPolicyAsync([new PolicyFile("policy.yaml", narrowed)]);
+        await ApplyPolicyWithoutTheEchoAuthRouteAsync();
 
         var refused = await CallAsync(agent, credential, "/gw/crm/customers/12345/echo-auth");
         Assert.Equal("gateway.route_not_mapped", await CodeAsync(refused));
@@ -173,9 +178,7 @@ public sealed class StandaloneGatewayTests : GatewayTests
         Assert.Single(Upstream.Received);
 
         _link.Fault = r => r.RequestUri!.AbsolutePath == "/api/gateway/policy" ? new HttpResponseMessage(HttpStatusCode.InternalServerError) : null;
-        var policy = await Writ.Admin().GetPolicyAsync();
-        var narrowed = string.Join('\n', policy.Source.Split('\n').Where(line => !line.Contains("/echo-auth", StringComparison.Ordinal)));
-        await Writ.Admin().ApplyPolicyAsync([new PolicyFile("policy.yaml", narrowed)]);
+        await ApplyPolicyWithoutTheEchoAuthRouteAsync();
 
         // The old version must not be served: the route the new one removed, and every other route, are refused.
         foreach (var path in new[] { "/gw/crm/customers/12345/echo-auth", "/gw/crm/customers/12345" })
