@@ -200,6 +200,36 @@ public sealed class StandaloneGatewayTests : GatewayTests
     }
 
     [Fact]
+    public async Task LinkCutSilently_TheGatewayStopsServing_WithinTheLease_AndResumesWhenItIsBack()
+    {
+        var (agent, _, credential) = await SessionAsync();
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(agent, credential)).StatusCode);
+
+        // The feed goes silent (no error, no answer); liveness and audit still get through, so only the lease can tell.
+        _link.Hang = r => r.RequestUri!.AbsolutePath == "/api/gateway/state";
+        var other = await Writ.EnrollAsync("writer@staging");
+        await other.Client.CompleteTaskAsync((await other.Client.StartTaskAsync("ends the poll in flight")).Id);
+
+        // The lease is 12 s; without it the gateway would go on serving from its caches until the HTTP timeout (70 s).
+        await WaitForAsync(HttpStatusCode.ServiceUnavailable, agent, credential, TimeSpan.FromSeconds(30));
+
+        _link.Hang = null;
+        await WaitForAsync(HttpStatusCode.OK, agent, credential, TimeSpan.FromSeconds(30));
+    }
+
+    private async Task WaitForAsync(HttpStatusCode status, TestAgent agent, Credential credential, TimeSpan limit)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        while (started.Elapsed < limit)
+        {
+            var response = await CallAsync(agent, credential);
+            if (response.StatusCode == status) return;
+            await Task.Delay(250);
+        }
+        throw new InvalidOperationException($"no {status} within {limit.TotalSeconds:0} s");
+    }
+
+    [Fact]
     public async Task TheSameTaskCompletedTwice_AnnouncesOneChange()
     {
         var (agent, taskId, _) = await SessionAsync();
@@ -239,12 +269,21 @@ public sealed class StandaloneGatewayTests : GatewayTests
     {
         public Func<HttpRequestMessage, HttpResponseMessage?>? Fault { get; set; }
 
+        /// <summary>Requests this matches never get an answer (a link cut without an error).</summary>
+        public Func<HttpRequestMessage, bool>? Hang { get; set; }
+
         public HttpMessageHandler Over(HttpMessageHandler inner) => new Handler(this) { InnerHandler = inner };
 
         private sealed class Handler(FaultyLink link) : DelegatingHandler
         {
-            protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-                link.Fault?.Invoke(request) is { } faulted ? Task.FromResult(faulted) : base.SendAsync(request, cancellationToken);
+            protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                if (link.Hang?.Invoke(request) == true)
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                }
+                return link.Fault?.Invoke(request) is { } faulted ? faulted : await base.SendAsync(request, cancellationToken);
+            }
         }
     }
 
