@@ -85,7 +85,7 @@ internal sealed class McpDownstreamClient : IAsyncDisposable
     {
         if (!IsAlive) throw new McpDownstreamUnavailableException("the downstream MCP server is gone");
         var id = Interlocked.Increment(ref _nextId);
-        var pending = new TaskCompletionSource<JsonRpcMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pending = new TaskCompletionSource<JsonRpcMessage>();
         _pending[id] = pending;
         string? progressToken = null;
         if (onProgress is not null && parameters is JsonObject p)
