@@ -85,9 +85,7 @@ internal sealed class McpDownstreamClient : IAsyncDisposable
     {
         if (!IsAlive) throw new McpDownstreamUnavailableException("the downstream MCP server is gone");
         var id = Interlocked.Increment(ref _nextId);
-        // Continues on the reader's thread when the answer arrives, a pool hop less on every call: the caller only
-        // relays, scrubs and queues its audit record before its next await, and never waits on this reader.
-        var pending = new TaskCompletionSource<JsonRpcMessage>();
+        var pending = new TaskCompletionSource<JsonRpcMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = pending;
         string? progressToken = null;
         if (onProgress is not null && parameters is JsonObject p)
