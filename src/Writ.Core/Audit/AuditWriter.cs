@@ -15,23 +15,12 @@ namespace Writ.Core.Audit;
 /// A batch of only deferred records waits up to <c>deferDelay</c> for a durable caller to share its commit, so a
 /// lone agent's call costs one commit, not two.
 /// </para>
-/// <para>
-/// A caller that finds the loop idle runs it on its own thread, inside the enqueue: a lone caller's commit then costs no
-/// thread wake-up at all, neither to commit nor to continue after it. The loop hands itself back to the pool when more
-/// is queued, so a caller commits at most its own batch before going on with its work.
-/// </para>
 /// </summary>
 public sealed class AuditWriter : IAsyncDisposable
 {
     private readonly IAuditStore _store;
     private readonly int _maxBatch;
-    // Synchronous continuations: a caller that finds the loop idle runs the loop's commit itself, on its own thread,
-    // instead of waking a pool thread to do it and another to continue after it (see AppendAsync and RunAsync).
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
-
-    /// <summary>True while this thread is in <see cref="Enqueue"/>, where it may be running the loop.</summary>
-    [ThreadStatic]
-    private static bool t_queuing;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
     private readonly TimeSpan _deferDelay;
 
@@ -54,7 +43,7 @@ public sealed class AuditWriter : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(item);
         var pending = new Pending(item, new TaskCompletionSource<AuditRecord>(TaskCreationOptions.RunContinuationsAsynchronously), CancellationToken.None, Deferred: true);
-        if (!Enqueue(pending)) throw new ObjectDisposedException(nameof(AuditWriter), "The audit writer is stopped; the event was not written.");
+        if (!_queue.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(AuditWriter), "The audit writer is stopped; the event was not written.");
         return pending.Completion.Task;
     }
 
@@ -62,7 +51,7 @@ public sealed class AuditWriter : IAsyncDisposable
     public Task FlushAsync(CancellationToken ct)
     {
         var barrier = new Pending(null, new TaskCompletionSource<AuditRecord>(TaskCreationOptions.RunContinuationsAsynchronously), ct);
-        if (!Enqueue(barrier)) return Task.CompletedTask;
+        if (!_queue.Writer.TryWrite(barrier)) return Task.CompletedTask;
         return barrier.Completion.Task.WaitAsync(ct);
     }
 
@@ -75,26 +64,9 @@ public sealed class AuditWriter : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(item);
         if (ct.IsCancellationRequested) return Task.FromCanceled<AuditRecord>(ct);
-        // Committed by the loop, which runs right here inside TryWrite when it was idle: then the returned task is
-        // already complete and no thread was woken, neither to commit nor to continue after the commit.
         var pending = new Pending(item, new TaskCompletionSource<AuditRecord>(TaskCreationOptions.RunContinuationsAsynchronously), ct);
-        if (!Enqueue(pending)) throw new ObjectDisposedException(nameof(AuditWriter), "The audit writer is stopped; the event was not written.");
+        if (!_queue.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(AuditWriter), "The audit writer is stopped; the event was not written.");
         return pending.Completion.Task;
-    }
-
-    /// <summary>Queues; if the loop was idle it resumes inside this call, on this thread (see RunAsync).</summary>
-    private bool Enqueue(Pending pending)
-    {
-        var outer = t_queuing;
-        t_queuing = true;
-        try
-        {
-            return _queue.Writer.TryWrite(pending);
-        }
-        finally
-        {
-            t_queuing = outer;
-        }
     }
 
     /// <summary>Stops accepting events, commits everything already queued, and waits for the loop to end.</summary>
@@ -126,8 +98,6 @@ public sealed class AuditWriter : IAsyncDisposable
                 }
                 catch (OperationCanceledException) when (wait.IsCancellationRequested)
                 {
-                    // Woken by the timer: commit on the pool, not on the timer thread.
-                    await Task.Yield();
                 }
             }
             if (batch.Count == 0)
@@ -144,8 +114,6 @@ public sealed class AuditWriter : IAsyncDisposable
                 {
                     throw new InvalidOperationException($"The audit store returned {records.Count} records for a batch of {batch.Count}.");
                 }
-                // Continuations run on the pool; but when this runs inside a caller's AppendAsync (the loop was idle),
-                // that caller's task is complete before it is awaited and it carries on without any wake-up.
                 for (var i = 0; i < batch.Count; i++) batch[i].Completion.TrySetResult(records[i]);
             }
             catch (Exception ex)
@@ -153,9 +121,6 @@ public sealed class AuditWriter : IAsyncDisposable
                 foreach (var p in batch) p.Completion.TrySetException(ex);
             }
             foreach (var b in barriers) b.Completion.TrySetResult(null!);
-            // More queued while a caller committed on its thread: it has its own work to go on with, so the next batch
-            // goes to the pool.
-            if (t_queuing && reader.TryPeek(out _)) await Task.Yield();
         }
     }
 
