@@ -42,6 +42,10 @@ internal static class McpProxyCommand
         };
         command.SetAction(async (parse, ct) =>
         {
+            // Each answer is a few hundred bytes relayed from the Writ server's socket to stdout: run that on the socket
+            // event thread instead of waking a thread-pool thread for it (a documented runtime knob, read when the first
+            // socket is made, which is below). Blocking there is only a client not reading stdout, which stalls it anyway.
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
             var name = parse.GetValue(resource)!;
             if (!Writ.Core.Agents.AgentId.IsValidName(name)) throw new CliException($"'{name}' is not a resource name");
             var scope = ScopeFor(name, parse.GetValue(scopes));
@@ -57,9 +61,13 @@ internal static class McpProxyCommand
                 // Fail before serving anything if policy refuses the scope; wait here if it needs a human.
                 var credential = await SessionCredential.OpenAsync(client, scope, task, parse.GetValue(target), parse.GetValue(justification), input.Closed, stop.Token);
                 if (credential is null) return 1;
-                var handler = new DpopCredentialHandler(client, credential.GetAsync);
+                var endpoint = new Uri(client.Server, "mcp/" + name);
+                // Every message is a POST to this one URL: its next DPoP proof is signed ahead, while the server works.
+                // A Writ server on this machine is reached without a proxy look-up (the default proxy bypasses loopback anyway).
+                var sockets = new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, UseProxy = !endpoint.IsLoopback };
+                var handler = new DpopCredentialHandler(client, credential.GetAsync, sockets) { SignAhead = (HttpMethod.Post, endpoint) };
                 using var http = new HttpClient(handler) { Timeout = TimeSpan.FromMinutes(15) };
-                await new Relay(http, new Uri(client.Server, "mcp/" + name), input).RunAsync(stop.Token);
+                await new Relay(http, endpoint, input).RunAsync(stop.Token);
                 return 0;
             }
             finally
@@ -198,42 +206,65 @@ internal static class McpProxyCommand
         }
     }
 
-    /// <summary>stdin as lines, read from the moment the proxy starts (MCP stdio transport: one message per line).</summary>
+    /// <summary>
+    /// stdin as lines, read from the moment the proxy starts (MCP stdio transport: one message per line). A thread of its
+    /// own blocks on the pipe (an async read of a console stream is a blocking read on a pool thread plus a hop back), and
+    /// hands each line on with synchronous continuations: the relay parses and sends it on this thread, no pool wake-up.
+    /// </summary>
     private sealed class InputLines
     {
-        private readonly Channel<string> _lines = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        private readonly Channel<string> _lines = Channel.CreateUnbounded<string>(
+            new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
 
-        public InputLines(CancellationToken ct) => Closed = PumpAsync(ct);
+        private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public InputLines(CancellationToken ct)
+        {
+            // A read blocked on the pipe does not see cancellation: stopping ends the input here instead.
+            ct.UnsafeRegister(static s => ((InputLines)s!).Close(), this);
+            new Thread(Pump) { IsBackground = true, Name = "writ mcp-proxy stdin" }.Start();
+        }
 
         /// <summary>Completes when the client closed stdin (or the proxy is stopping).</summary>
-        public Task Closed { get; }
+        public Task Closed => _closed.Task;
 
-        private async Task PumpAsync(CancellationToken ct)
+        private void Pump()
         {
-            await Task.Yield();
-            var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false));
             try
             {
-                while (await stdin.ReadLineAsync(ct) is { } line) await _lines.Writer.WriteAsync(line, ct);
+                using var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false), false, 64 * 1024);
+                while (stdin.ReadLine() is { } line)
+                {
+                    if (!_lines.Writer.TryWrite(line)) break;
+                }
             }
-            catch (Exception e) when (e is OperationCanceledException or IOException)
+            catch (IOException)
             {
-                // Stopping, or stdin broke: either way no more input.
+                // stdin broke: no more input.
             }
             finally
             {
-                _lines.Writer.TryComplete();
+                Close();
             }
         }
 
-        public async Task<string?> ReadLineAsync(CancellationToken ct) =>
-            await _lines.Reader.WaitToReadAsync(ct) && _lines.Reader.TryRead(out var line) ? line : null;
+        private void Close()
+        {
+            _lines.Writer.TryComplete();
+            _closed.TrySetResult();
+        }
+
+        public async ValueTask<string?> ReadLineAsync(CancellationToken ct) =>
+            _lines.Reader.TryRead(out var line) ? line
+            : await _lines.Reader.WaitToReadAsync(ct) && _lines.Reader.TryRead(out line) ? line : null;
     }
 
     /// <summary>stdin lines → POST /mcp/RESOURCE → stdout lines. Requests run concurrently (so progress and cancellation work).</summary>
     private sealed class Relay(HttpClient http, Uri endpoint, InputLines input)
     {
-        private readonly SemaphoreSlim _write = new(1, 1);
+        private static readonly MediaTypeHeaderValue Json = new("application/json");
+
+        private readonly Lock _write = new();
         private readonly Stream _stdout = Console.OpenStandardOutput();
         private string? _session;
 
@@ -267,10 +298,12 @@ internal static class McpProxyCommand
                 while (await input.ReadLineAsync(ct) is { } line)
                 {
                     if (line.Length == 0) continue;
-                    inFlight.RemoveAll(t => t.IsCompleted);
-                    var sending = ForwardAsync(line, ct);
+                    inFlight.RemoveAll(static t => t.IsCompleted);
+                    var body = Encoding.UTF8.GetBytes(line);
+                    var (id, method) = Inspect(body);
+                    var sending = ForwardAsync(body, id, ct);
                     // Nothing else may go out before the session exists (MCP lifecycle: initialize comes first).
-                    if (line.Contains("\"initialize\"", StringComparison.Ordinal) && MethodOf(line) == "initialize") await sending;
+                    if (method == "initialize") await sending;
                     else inFlight.Add(sending);
                 }
                 // stdin closed: the client is gone. Let answers in flight finish, then end the session.
@@ -282,25 +315,35 @@ internal static class McpProxyCommand
             }
         }
 
-        private async Task ForwardAsync(string line, CancellationToken ct)
+        /// <summary>The one parse of a line: its id (for an error the proxy answers itself) and its method.</summary>
+        private static (JsonElement? Id, string? Method) Inspect(byte[] line)
         {
-            JsonNode? id = null;
             try
             {
-                id = (JsonNode.Parse(line, documentOptions: Strict) as JsonObject)?["id"]?.DeepClone();
+                using var document = JsonDocument.Parse(line, Strict);
+                if (document.RootElement.ValueKind != JsonValueKind.Object) return (null, null);
+                JsonElement? id = document.RootElement.TryGetProperty("id"u8, out var i) && i.ValueKind != JsonValueKind.Null ? i.Clone() : null;
+                var method = document.RootElement.TryGetProperty("method"u8, out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+                return (id, method);
             }
             catch (JsonException)
             {
                 // Forwarded as is: the server answers a parse error, or refuses repeated keys (mcp.duplicate_key).
+                return (null, null);
             }
+        }
+
+        private async Task ForwardAsync(byte[] line, JsonElement? id, CancellationToken ct)
+        {
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new StringContent(line, Encoding.UTF8, "application/json") };
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
-                if (_session is not null) request.Headers.Add("Mcp-Session-Id", _session);
+                var content = new ByteArrayContent(line);
+                content.Headers.ContentType = Json;
+                using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = content };
+                request.Headers.TryAddWithoutValidation("Accept", "application/json, text/event-stream");
+                if (_session is not null) request.Headers.TryAddWithoutValidation("Mcp-Session-Id", _session);
                 using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
-                if (response.Headers.TryGetValues("Mcp-Session-Id", out var sid)) _session = sid.First();
+                if (response.Headers.NonValidated.TryGetValues("Mcp-Session-Id", out var sid)) _session = sid.First();
                 if (response.StatusCode == HttpStatusCode.Accepted) return;
                 var type = response.Content.Headers.ContentType?.MediaType;
                 if (type == "text/event-stream")
@@ -308,14 +351,14 @@ internal static class McpProxyCommand
                     using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
                     while (await reader.ReadLineAsync(ct) is { } l)
                     {
-                        if (l.StartsWith("data:", StringComparison.Ordinal)) await WriteAsync(l[5..].TrimStart(), ct);
+                        if (l.StartsWith("data:", StringComparison.Ordinal)) WriteLine(Encoding.UTF8.GetBytes(l[5..].TrimStart()));
                     }
                     return;
                 }
-                var body = await response.Content.ReadAsStringAsync(ct);
+                var body = await response.Content.ReadAsByteArrayAsync(ct);
                 if (type == "application/json")
                 {
-                    await WriteAsync(body, ct);
+                    WriteLine(body);
                     return;
                 }
                 // problem+json (401 after the task was revoked, 404 unknown resource…): a JSON-RPC error the client can show.
@@ -326,58 +369,46 @@ internal static class McpProxyCommand
                     code = (string?)problem?["code"];
                     detail = (string?)problem?["detail"];
                 }
-                catch (JsonException)
+                catch (Exception e) when (e is JsonException or InvalidOperationException)
                 {
                 }
-                if (id is not null) await WriteErrorAsync(id, code ?? "mcp.proxy_error", detail ?? $"the Writ server answered {(int)response.StatusCode}", ct);
+                if (id is { } i) WriteError(i, code ?? "mcp.proxy_error", detail ?? $"the Writ server answered {(int)response.StatusCode}");
             }
             catch (Exception e) when (e is HttpRequestException or WritApiException)
             {
-                if (id is not null)
-                    await WriteErrorAsync(id, e is WritApiException api ? api.Code : "mcp.server_unreachable",
-                        e is WritApiException a ? a.Message : "the Writ server could not be reached", ct);
+                if (id is { } i)
+                    WriteError(i, e is WritApiException api ? api.Code : "mcp.server_unreachable",
+                        e is WritApiException a ? a.Message : "the Writ server could not be reached");
             }
         }
 
-        private Task WriteErrorAsync(JsonNode id, string code, string message, CancellationToken ct) =>
-            WriteAsync(new JsonObject
+        private void WriteError(JsonElement id, string code, string message) =>
+            WriteLine(Encoding.UTF8.GetBytes(new JsonObject
             {
                 ["jsonrpc"] = "2.0",
-                ["id"] = id,
+                ["id"] = JsonNode.Parse(id.GetRawText()),
                 ["error"] = new JsonObject { ["code"] = -32002, ["message"] = message, ["data"] = new JsonObject { ["code"] = code } },
-            }.ToJsonString(), ct);
+            }.ToJsonString()));
 
-        /// <summary>One message per line (MCP stdio transport): JSON text with a raw newline is re-serialized compactly.</summary>
-        private async Task WriteAsync(string json, CancellationToken ct)
+        /// <summary>
+        /// One message per line (MCP stdio transport): JSON text with a raw newline is re-serialized compactly. Written
+        /// with one synchronous write under a lock: an async write to a console stream is the same write on a pool thread.
+        /// </summary>
+        private void WriteLine(byte[] json)
         {
             if (json.Length == 0) return;
-            if (json.Contains('\n')) json = JsonNode.Parse(json)?.ToJsonString() ?? json;
-            var bytes = Encoding.UTF8.GetBytes(json + "\n");
-            await _write.WaitAsync(ct);
-            try
+            if (json.AsSpan().Contains((byte)'\n')) json = JsonNode.Parse(json)?.ToJsonString() is { } compact ? Encoding.UTF8.GetBytes(compact) : json;
+            var line = new byte[json.Length + 1];
+            json.CopyTo(line, 0);
+            line[^1] = (byte)'\n';
+            lock (_write)
             {
-                await _stdout.WriteAsync(bytes, ct);
-                await _stdout.FlushAsync(ct);
-            }
-            finally
-            {
-                _write.Release();
+                _stdout.Write(line);
+                _stdout.Flush();
             }
         }
 
-        /// <summary>Repeated keys make a line unreadable here too (a JsonObject with one throws on lookup); the server refuses it.</summary>
+        /// <summary>Repeated keys make a line unreadable here too; the server refuses it.</summary>
         private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false };
-
-        private static string? MethodOf(string line)
-        {
-            try
-            {
-                return (string?)(JsonNode.Parse(line, documentOptions: Strict) as JsonObject)?["method"];
-            }
-            catch (Exception e) when (e is JsonException or InvalidOperationException)
-            {
-                return null;
-            }
-        }
     }
 }

@@ -155,10 +155,19 @@ public sealed class WritAgentClient
     }
 
     /// <summary>Sets the RFC 9449 §7.1 headers on a request to a protected resource.</summary>
-    public void Authorize(HttpRequestMessage request, Credential credential)
+    public void Authorize(HttpRequestMessage request, Credential credential) =>
+        Authorize(request, credential, CreateProof(request.Method, request.RequestUri!, credential.AccessToken));
+
+    /// <summary>Sets the headers with a proof made earlier by <see cref="CreateProof"/> for this method, URL and token; used once.</summary>
+    internal static void Authorize(HttpRequestMessage request, Credential credential, string proof)
     {
         request.Headers.Authorization = new AuthenticationHeaderValue("DPoP", credential.AccessToken);
         request.Headers.Remove("DPoP");
-        request.Headers.Add("DPoP", _proofs.Create(request.Method.Method, request.RequestUri!, credential.AccessToken));
+        request.Headers.Add("DPoP", proof);
     }
+
+    /// <summary>A fresh single-use proof for a request to a protected resource (RFC 9449 §7.1: with <c>ath</c>).</summary>
+    internal string CreateProof(HttpMethod method, Uri uri, string accessToken) => _proofs.Create(method.Method, uri, accessToken);
+
+    internal TimeProvider Clock => _clock;
 }
