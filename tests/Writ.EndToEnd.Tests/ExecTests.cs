@@ -292,7 +292,7 @@ public sealed class ExecTests : IAsyncLifetime
     public async Task Exec_ThroughAStandaloneGateway_ReachesTheTool_AuditedOnTheServerNamingTheGateway()
     {
         var tokenFile = Path.Combine(_root, "edge.token");
-        var minted = await Writ.RunAsync(_admin, null, "gateway-token", "create", "edge", "--out", tokenFile);
+        var minted = await Writ.RunAsync(_admin, null, "gateway-token", "create", "edge", "--environment", "staging", "--out", tokenFile);
         Assert.True(minted.ExitCode == 0, minted.Stderr);
         Assert.DoesNotContain("writ_gateway_", minted.Stdout + minted.Stderr); // written to the file only
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(tokenFile));
@@ -331,8 +331,8 @@ public sealed class ExecTests : IAsyncLifetime
             Assert.Equal(("/api/customers/12345", "Bearer " + UpstreamSecret), Assert.Single(_received));
             var audit = await Admin().SearchAuditAsync(action: "gateway.call", limit: 20);
             Assert.Equal(2, audit.Count);
-            Assert.All(audit, e => Assert.Contains("\"via\":\"gateway:edge\"", e.Details));
-            Assert.Contains(await Admin().SearchAuditAsync(action: "secret.read", limit: 20), e => e.ActorId == "gateway:edge" && e.Target == "crm-staging");
+            Assert.All(audit, e => Assert.Contains("\"via\":\"gateway:edge@staging\"", e.Details));
+            Assert.Contains(await Admin().SearchAuditAsync(action: "secret.read", limit: 20), e => e.ActorId == "gateway:edge@staging" && e.Target == "crm-staging");
             Assert.DoesNotContain(UpstreamSecret, gatewayOutput.ToString());
         }
         finally

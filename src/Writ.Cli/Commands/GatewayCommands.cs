@@ -67,12 +67,16 @@ internal static class GatewayCommands
     {
         var name = new Argument<string>("name") { Description = "the gateway's name, e.g. edge-1" };
         var output = new Option<string>("--out") { Description = "write the token to this new file (0600) instead of printing it" };
-        var create = new Command("create", "mint a token for a standalone gateway; shown once, only its hash is stored") { name, output };
+        var environment = new Option<string>("--environment")
+        {
+            Description = "the one environment the gateway serves: only its secrets, only its agents' tokens (recommended; default: every environment)",
+        };
+        var create = new Command("create", "mint a token for a standalone gateway; shown once, only its hash is stored") { name, output, environment };
         create.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(output);
             if (path is not null && File.Exists(path)) throw new CliException($"{path} exists; the token is written to a new file only");
-            var minted = await CliContext.AdminClient().CreateGatewayTokenAsync(parse.GetValue(name)!, ct);
+            var minted = await CliContext.AdminClient().CreateGatewayTokenAsync(parse.GetValue(name)!, parse.GetValue(environment), ct);
             if (path is null)
             {
                 Console.WriteLine(minted.Token);
@@ -83,7 +87,7 @@ internal static class GatewayCommands
             return 0;
         });
 
-        var revokeName = new Argument<string>("name") { Description = "the gateway's name" };
+        var revokeName = new Argument<string>("name") { Description = "the gateway as `writ gateway-token list` names it: edge-1, or edge-1@staging" };
         var revoke = new Command("revoke", "revoke every token of a gateway: its next request to the server is refused, and it stops serving") { revokeName };
         revoke.SetAction(async (parse, ct) =>
         {

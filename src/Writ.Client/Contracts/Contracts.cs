@@ -134,7 +134,8 @@ public sealed record SecretInfo(string Name, int LatestVersion, DateTimeOffset C
 public sealed record Problem(string? Type, string? Title, int? Status, string? Detail, string? Code);
 
 /// <summary>A standalone gateway's credential for the server, shown once (only its hash is stored).</summary>
-public sealed record GatewayTokenRequest(string Name);
+/// <summary><see cref="Environment"/>: the one environment the gateway may serve (its secrets, its agents' tokens); null for all.</summary>
+public sealed record GatewayTokenRequest(string Name, string? Environment = null);
 
 public sealed record GatewayTokenInfo(string Name, string Token);
 

@@ -147,9 +147,9 @@ public sealed class WritAdminClient
     public Task<SecretInfo> GetSecretAsync(string name, CancellationToken ct = default) =>
         GetAsync<SecretInfo>($"api/secrets/{Uri.EscapeDataString(name)}", ct);
 
-    /// <summary>Mints a token for standalone gateway <paramref name="name"/>; shown once.</summary>
-    public Task<GatewayTokenInfo> CreateGatewayTokenAsync(string name, CancellationToken ct = default) =>
-        PostAsync<GatewayTokenInfo>("api/gateway-tokens", new GatewayTokenRequest(name), ct);
+    /// <summary>Mints a token for standalone gateway <paramref name="name"/>, serving <paramref name="environment"/> only if given; shown once.</summary>
+    public Task<GatewayTokenInfo> CreateGatewayTokenAsync(string name, string? environment = null, CancellationToken ct = default) =>
+        PostAsync<GatewayTokenInfo>("api/gateway-tokens", new GatewayTokenRequest(name, environment), ct);
 
     /// <summary>Revokes every token of gateway <paramref name="name"/>; it is refused on its next request to the server.</summary>
     public async Task<GatewayRevocationInfo> RevokeGatewayTokensAsync(string name, CancellationToken ct = default)

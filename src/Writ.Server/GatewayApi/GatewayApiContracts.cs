@@ -13,8 +13,10 @@ namespace Writ.Server.GatewayApi;
 /// <paramref name="Secrets"/>: each secret's newest version, so a gateway re-reads only what was rotated.
 /// <paramref name="Epoch"/> names the server's run (versions restart with it); <paramref name="Now"/> is the server's clock,
 /// which the gateway's must match (it checks token expiry and task deadlines with its own).
+/// <paramref name="Environment"/>: the one environment this gateway's token lets it serve, or null for all.
 /// </summary>
-internal sealed record GatewayState(string Epoch, long Version, DateTimeOffset Now, string Issuer, bool Cacheable, int? PolicyVersion, string? PolicySha256, string Jwks, IReadOnlyDictionary<string, int> Secrets);
+internal sealed record GatewayState(string Epoch, long Version, DateTimeOffset Now, string Issuer, string? Environment, bool Cacheable, int? PolicyVersion, string? PolicySha256,
+    string Jwks, IReadOnlyDictionary<string, int> Secrets);
 
 internal sealed record GatewayPolicy(int Version, string Sha256, string Source);
 

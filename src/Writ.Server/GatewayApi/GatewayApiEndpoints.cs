@@ -72,6 +72,13 @@ internal static class GatewayApiEndpoints
         return app;
     }
 
+    /// <summary>The one environment the calling gateway serves (its token was minted for <c>name@environment</c>), or null for all.</summary>
+    private static string? ServedBy(Caller gateway)
+    {
+        var at = gateway.ActorId.IndexOf('@');
+        return at < 0 ? null : gateway.ActorId[(at + 1)..];
+    }
+
     private static async Task<Result<Caller>> AuthenticateAsync(HttpContext http)
     {
         string? header = http.Request.Headers.Authorization;
@@ -91,12 +98,16 @@ internal static class GatewayApiEndpoints
 
     // ---------- admin: gateway tokens ----------
 
-    private static async Task<IResult> CreateTokenAsync(HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock)
+    private static async Task<IResult> CreateTokenAsync(HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock, PolicyHolder policy)
     {
         var body = await RequestBody.ReadJsonAsync<GatewayTokenRequest>(http.Request);
         if (!body.IsSuccess) return Problems.Of(body.Error!);
-        var name = body.Value.Name;
+        var (name, environment) = (body.Value.Name, body.Value.Environment);
         if (!Core.Agents.AgentId.IsValidName(name)) return Problems.BadRequest("gateway.invalid_name", "a gateway name is lower-case letters, digits and '-', e.g. edge-1");
+        if (environment is not null && policy.Current?.Model.Environments.ContainsKey(environment) != true)
+            return Problems.BadRequest("gateway.unknown_environment", $"no environment '{Agents.AgentEndpoints.Bounded(environment)}' in the policy in force");
+        // A gateway serving one environment is named like an agent, name@environment.
+        name = environment is null ? name : name + "@" + environment;
         var token = TokenPrefix + Ids.Random(32);
         var caller = Caller.Of(http);
         await store.AdminTokens.AddAsync(new AdminToken(Ids.Sha256Hex(token), NamePrefix + name, clock.GetUtcNow(), null), http.RequestAborted);
@@ -107,7 +118,8 @@ internal static class GatewayApiEndpoints
 
     private static async Task<IResult> RevokeTokensAsync(string name, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock, GatewayFeed feed)
     {
-        if (!Core.Agents.AgentId.IsValidName(name)) return Problems.BadRequest("gateway.invalid_name", "a gateway name is lower-case letters, digits and '-', e.g. edge-1");
+        if (!Core.Agents.AgentId.IsValidName(name) && !Core.Agents.AgentId.IsValid(name))
+            return Problems.BadRequest("gateway.invalid_name", "name the gateway as `writ gateway-token list` shows it: edge-1, or edge-1@staging");
         var revoked = await store.AdminTokens.RevokeByNameAsync(NamePrefix + name, clock.GetUtcNow(), http.RequestAborted);
         feed.Forget(NamePrefix + name);
         await feed.PublishAsync(); // ends the revoked gateway's long poll: its next request is refused, and it stops trusting its caches
@@ -154,7 +166,8 @@ internal static class GatewayApiEndpoints
         var version = feed.Version;
         var current = policy.Current;
         var secrets = (await store.Secrets.ListAsync(http.RequestAborted)).ToDictionary(s => s.Name, s => s.LatestVersion, StringComparer.Ordinal);
-        return Results.Json(new GatewayState(feed.Epoch, version, clock.GetUtcNow(), server.Issuer, view.Enabled, current?.Version, current?.Sha256, keys.JwksJson, secrets), WritJson.Options);
+        return Results.Json(new GatewayState(feed.Epoch, version, clock.GetUtcNow(), server.Issuer, ServedBy(Caller.Of(http)), view.Enabled, current?.Version, current?.Sha256,
+            keys.JwksJson, secrets), WritJson.Options);
     }
 
     private static async Task<IResult> PolicyAsync(PolicyHolder holder, IWritStore store, CancellationToken ct)
@@ -171,17 +184,26 @@ internal static class GatewayApiEndpoints
         var body = await RequestBody.ReadJsonAsync<LivenessRequest>(http.Request, 4096);
         if (!body.IsSuccess) return Problems.Of(body.Error!);
         var r = body.Value;
-        if (string.IsNullOrEmpty(r.Jti) || string.IsNullOrEmpty(r.TaskId) || string.IsNullOrEmpty(r.AgentId))
+        if (string.IsNullOrEmpty(r.Jti) || string.IsNullOrEmpty(r.TaskId) || !Core.Agents.AgentId.IsValid(r.AgentId))
             return Problems.BadRequest("request.invalid", "jti, task_id and agent_id are required");
+        if (ServedBy(Caller.Of(http)) is { } environment && Core.Agents.AgentId.EnvironmentOf(r.AgentId) != environment)
+            return Problems.Of(403, "gateway.environment_not_served", $"this gateway serves {environment} only");
         var read = await new StoreLivenessSource(store).ReadAsync(r.Jti, r.TaskId, r.AgentId, http.RequestAborted);
         return Results.Json(new LivenessAnswer(read.CredentialLive, read.Task, read.Agent), WritJson.Options);
     }
 
     /// <summary>An upstream secret, in the clear, for injection: audited as <c>secret.read</c> by the gateway, every time.</summary>
-    private static async Task<IResult> SecretAsync(string name, HttpContext http, IWritStore store, MasterKey masterKey, AuditLog audit, TimeProvider clock)
+    private static async Task<IResult> SecretAsync(string name, HttpContext http, IWritStore store, MasterKey masterKey, AuditLog audit, TimeProvider clock, PolicyHolder policy)
     {
         if (SecretRules.CheckName(name) is { } bad) return Problems.Of(bad);
         var caller = Caller.Of(http);
+        if (ServedBy(caller) is { } environment && !InjectedIn(policy.Current, environment, name))
+        {
+            // A staging gateway never holds a production secret, whatever it asks for (invariant 2).
+            await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, "secret.read", null, environment, null, name,
+                Decisions.Deny, "gateway.secret_out_of_scope", policy.Current?.Version, 0, null), null, http.RequestAborted);
+            return Problems.Of(403, "gateway.secret_out_of_scope", $"this gateway serves {environment}, where no resource injects {name}");
+        }
         var stored = await store.Secrets.GetAsync(name, null, http.RequestAborted);
         await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, "secret.read", null, null, null, name,
             stored is null ? Decisions.Deny : Decisions.Info, stored is null ? "secret.not_found" : null, null, 0,
@@ -198,6 +220,11 @@ internal static class GatewayApiEndpoints
         }
     }
 
+    /// <summary>Whether a resource's gateway in <paramref name="environment"/> injects secret <paramref name="name"/> under the policy in force.</summary>
+    private static bool InjectedIn(Core.Policy.CompiledPolicy? policy, string environment, string name) =>
+        policy is not null && policy.Model.Resources.Values.Any(r =>
+            r.Environments.TryGetValue(environment, out var e) && e.Gateway?.Credential?.Secret == name);
+
     /// <summary>
     /// Appends a gateway's audit records and answers once they are durable (the gateway forwards nothing before).
     /// Only <c>gateway.call</c>/<c>gateway.result</c> records about agents are taken, each marked with the gateway that
@@ -211,11 +238,14 @@ internal static class GatewayApiEndpoints
         if (events is null || events.Count == 0 || events.Count > MaxAuditBatch)
             return Problems.BadRequest("audit.bad_batch", $"send 1 to {MaxAuditBatch} events");
         var via = Caller.Of(http).ActorId;
+        var served = ServedBy(Caller.Of(http));
         var now = clock.GetUtcNow();
         var accepted = new List<AuditEvent>(events.Count);
         foreach (var e in events)
         {
             if (Check(e, now) is { } problem) return Problems.BadRequest("audit.bad_event", problem);
+            if (served is not null && e.Environment is not null && e.Environment != served)
+                return Problems.BadRequest("audit.bad_event", $"this gateway serves {served}; it cannot record calls in {e.Environment}");
             accepted.Add(e with { Details = WithVia(e.Details, via) });
         }
         var records = await Task.WhenAll(accepted.Select(e => audit.RecordAsync(e, null, http.RequestAborted)));

@@ -43,7 +43,8 @@ internal sealed class GatewayKeys
 /// server's) leaves the gateway out of step: it refuses every call (<see cref="InStep"/>) until a state applies.
 /// </para>
 /// </summary>
-internal sealed class FeedFollower(ServerLink link, StatusView view, PolicyHolder policy, GatewayKeys keys, RemoteSecrets secrets, TimeProvider clock, ILogger<FeedFollower> logger)
+internal sealed class FeedFollower(ServerLink link, StatusView view, PolicyHolder policy, GatewayKeys keys, RemoteSecrets secrets, ServedEnvironment served,
+    TimeProvider clock, ILogger<FeedFollower> logger)
     : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(10);
@@ -108,6 +109,7 @@ internal sealed class FeedFollower(ServerLink link, StatusView view, PolicyHolde
         if (skew.Duration() > MaxClockSkew)
             throw new InvalidOperationException($"this machine's clock is {skew.TotalSeconds:0} s off the server's; token expiry would be misjudged (sync it with NTP)");
         Issuer = state.Issuer;
+        served.Name = state.Environment;
         if (state.PolicyVersion is { } version && policy.Current?.Version != version)
         {
             var fetched = await link.GetPolicyAsync(ct);

@@ -66,6 +66,7 @@ public static class WritGateway
         // The issuer is the server's, known once the first state has arrived (before the gateway serves).
         s.AddSingleton(sp => new AccessTokenValidator(kid => sp.GetRequiredService<GatewayKeys>().PublicKey(kid), clock,
             sp.GetRequiredService<FeedFollower>().Issuer, TimeSpan.FromSeconds(30)));
+        s.AddSingleton(new ServedEnvironment());
         s.AddSingleton<TokenStatus>();
         s.AddSingleton<BoundTokenAuthenticator>();
         s.AddSingleton(new GatewayOptions());

@@ -74,6 +74,7 @@ public static class WritServer
         s.AddSingleton<AgentAuthenticator>();
         s.AddSingleton<TokenEndpoint>();
         s.AddSingleton(statusView);
+        s.AddSingleton(new ServedEnvironment());
         s.AddSingleton<TokenStatus>();
         s.AddSingleton<BoundTokenAuthenticator>();
         s.AddSingleton<GatewayFeed>();

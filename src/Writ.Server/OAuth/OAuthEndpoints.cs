@@ -118,7 +118,7 @@ internal sealed record LiveToken(AccessTokenClaims Claims, Agent Agent);
 /// Whether a presented access token still works: signature and expiry (the validator caches a verified signature),
 /// then revocation, task and agent state from the <see cref="StatusView"/> (re-read after any write that could change them).
 /// </summary>
-internal sealed class TokenStatus(AccessTokenValidator validator, StatusView view, TimeProvider clock)
+internal sealed class TokenStatus(AccessTokenValidator validator, StatusView view, TimeProvider clock, ServedEnvironment served)
 {
     public async Task<Result<AccessTokenClaims>> CheckAsync(string token, CancellationToken ct, string? audience = null)
     {
@@ -131,6 +131,9 @@ internal sealed class TokenStatus(AccessTokenValidator validator, StatusView vie
         var claims = validator.Validate(token, audience);
         if (!claims.IsSuccess) return claims.Error!;
         var c = claims.Value;
+        // A gateway that serves one environment refuses another's token before asking anything about it (invariant 2).
+        if (served.Name is { } environment && c.Environment != environment)
+            return new Error("gateway.environment_not_served", $"this gateway serves {environment} only; a {c.Environment} credential is not accepted here");
         var s = await view.GetAsync(c.Jti, c.TaskId, c.Subject, ct);
         if (!s.CredentialLive) return new Error("token.revoked", "the credential has been revoked");
         if (s.Task is null || !s.Task.IsOpenAt(clock.GetUtcNow())) return new Error("token.task_closed", "the credential's task is closed");

@@ -317,6 +317,55 @@ public sealed class StandaloneGatewayTests : GatewayTests
         Assert.DoesNotContain("\"ok\":true", await refused.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task GatewayForOneEnvironment_RefusesAnotherEnvironmentsTokens_AndCannotReadItsSecrets()
+    {
+        var minted = await Writ.Admin().CreateGatewayTokenAsync("edge-staging", "staging");
+        Assert.Equal("edge-staging@staging", minted.Name);
+        await using var staging = await WritGateway.BuildAsync(new WritGatewayOptions { Server = new Uri(WritFixture.Issuer), Token = minted.Token, PublicUrl = PublicUrl },
+            b =>
+            {
+                b.WebHost.UseTestServer();
+                b.Services.AddSingleton(new GatewayOptions { UpstreamTimeout = TimeSpan.FromSeconds(1) });
+            }, Writ.Server.CreateHandler());
+        await staging.StartAsync();
+        var http = staging.GetTestServer().CreateClient();
+
+        async Task<HttpResponseMessage> CallStagingGatewayAsync(string agentId)
+        {
+            var agent = await Writ.EnrollAsync(agentId);
+            var task = await agent.Client.StartTaskAsync("one environment");
+            var credential = await agent.Client.GetCredentialAsync("crm:read", task.Id, "customers/12345");
+            using var request = new HttpRequestMessage(HttpMethod.Get, PublicUrl + "/gw/crm/customers/12345");
+            agent.Client.Authorize(request, credential);
+            return await http.SendAsync(request);
+        }
+
+        var production = await CallStagingGatewayAsync("reader@production");
+        Assert.Equal(HttpStatusCode.Forbidden, production.StatusCode);
+        Assert.Equal("gateway.environment_not_served", await CodeAsync(production));
+        Assert.Empty(Upstream.Received);
+        Assert.Equal(HttpStatusCode.OK, (await CallStagingGatewayAsync("reader@staging")).StatusCode);
+
+        // What the gateway could ask the server for directly: the other environment's secrets and agents are refused.
+        async Task<HttpResponseMessage> AskAsync(string path, string? json = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, WritFixture.Issuer + path)
+            {
+                Content = json is null ? null : new StringContent(json, Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", minted.Token);
+            return await Writ.Http().SendAsync(request);
+        }
+        var secret = await AskAsync("/api/gateway/secrets/crm-production");
+        Assert.Equal(HttpStatusCode.Forbidden, secret.StatusCode);
+        Assert.DoesNotContain("sk_production", await secret.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await AskAsync("/api/gateway/secrets/crm-staging")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await AskAsync("/api/gateway/liveness", """{"jti":"j","task_id":"t","agent_id":"reader@production"}""")).StatusCode);
+        var refusals = await Writ.Admin().SearchAuditAsync(action: "secret.read", decision: "deny", limit: 10);
+        Assert.Contains(refusals, e => e.ActorId == "gateway:edge-staging@staging" && e.Target == "crm-production" && e.Reason == "gateway.secret_out_of_scope");
+    }
+
     // ---------- the gateway API itself ----------
 
     public static TheoryData<string, string?> NotAGatewayCredential => new()
