@@ -40,6 +40,11 @@ public static class WritGateway
 {
     public static async Task<WebApplication> BuildAsync(WritGatewayOptions options, Action<WebApplicationBuilder>? configure = null, HttpMessageHandler? serverHandler = null, CancellationToken ct = default)
     {
+        foreach (var url in options.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || (u.Scheme != Uri.UriSchemeHttp && u.Scheme != Uri.UriSchemeHttps))
+                throw new GatewayStartupException($"--urls '{url}' is not an http(s) URL to listen on, e.g. http://127.0.0.1:8431");
+        }
         if (!Uri.TryCreate(options.PublicUrlOrDefault, UriKind.Absolute, out _)) throw new GatewayStartupException("--public-url must be an absolute URL");
         var link = new ServerLink(options.Server, options.Token, serverHandler);
 

@@ -444,11 +444,13 @@ public sealed class StandaloneGatewayTests : GatewayTests
     }
 
     [Theory]
-    [InlineData("http://writ.example.com", "writ_gateway_x", "must be https")]
-    [InlineData("http://127.0.0.1:8430", "writ_admin_x", "starts with writ_gateway_")]
-    public async Task GatewayStart_RefusesAPlainHttpServerOrAWrongToken(string server, string token, string message)
+    [InlineData("http://writ.example.com", "writ_gateway_x", "http://127.0.0.1:0", "must be https")]
+    [InlineData("http://127.0.0.1:8430", "writ_admin_x", "http://127.0.0.1:0", "starts with writ_gateway_")]
+    [InlineData("http://127.0.0.1:8430", "writ_gateway_x", "bogus", "--urls 'bogus' is not an http(s) URL")]
+    [InlineData("http://127.0.0.1:8430", "writ_gateway_x", "ftp://127.0.0.1:21", "--urls 'ftp://127.0.0.1:21' is not an http(s) URL")]
+    public async Task GatewayStart_RefusesAPlainHttpServerAWrongTokenOrBadUrls(string server, string token, string urls, string message)
     {
-        var e = await Assert.ThrowsAsync<GatewayStartupException>(() => WritGateway.BuildAsync(new WritGatewayOptions { Server = new Uri(server), Token = token }));
+        var e = await Assert.ThrowsAsync<GatewayStartupException>(() => WritGateway.BuildAsync(new WritGatewayOptions { Server = new Uri(server), Token = token, Urls = urls }));
         Assert.Contains(message, e.Message);
     }
 }
