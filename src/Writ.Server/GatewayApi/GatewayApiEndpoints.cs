@@ -228,7 +228,8 @@ internal static class GatewayApiEndpoints
     /// <summary>
     /// Appends a gateway's audit records and answers once they are durable (the gateway forwards nothing before).
     /// Only <c>gateway.call</c>/<c>gateway.result</c> records about agents are taken, each marked with the gateway that
-    /// sent it: a gateway can neither write in another actor's name (a human's approval) nor hide which gateway wrote.
+    /// sent it and when the server received it: a gateway can neither write in another actor's name (a human's
+    /// approval) nor hide which gateway wrote, nor when.
     /// </summary>
     private static async Task<IResult> AuditAsync(HttpContext http, AuditLog audit, TimeProvider clock)
     {
@@ -246,7 +247,7 @@ internal static class GatewayApiEndpoints
             if (Check(e, now) is { } problem) return Problems.BadRequest("audit.bad_event", problem);
             if (served is not null && e.Environment is not null && e.Environment != served)
                 return Problems.BadRequest("audit.bad_event", $"this gateway serves {served}; it cannot record calls in {e.Environment}");
-            accepted.Add(e with { Details = WithVia(e.Details, via) });
+            accepted.Add(e with { Details = WithVia(e.Details, via, now) });
         }
         var records = await Task.WhenAll(accepted.Select(e => audit.RecordAsync(e, null, http.RequestAborted)));
         return Results.Json(new AuditBatchAnswer(records.Select(r => new AuditBatchRecord(r.Seq, r.PrevHash, r.Hash)).ToList()), WritJson.Options);
@@ -283,10 +284,12 @@ internal static class GatewayApiEndpoints
         return null;
     }
 
-    private static string WithVia(string? details, string via)
+    /// <summary>Marks a gateway's record with the gateway and the server's time of receipt (the record's own time is the gateway's).</summary>
+    private static string WithVia(string? details, string via, DateTimeOffset receivedAt)
     {
         var o = details is null ? new JsonObject() : (JsonObject)JsonNode.Parse(details)!;
         o["via"] = via;
+        o["received_at"] = receivedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         return o.ToJsonString();
     }
 }

@@ -298,6 +298,7 @@ public sealed class StandaloneGatewayTests : GatewayTests
         Assert.Contains(entries, e => e.Action == "gateway.call" && e.Decision == "allow");
         Assert.Contains(entries, e => e.Action == "gateway.result");
         Assert.All(entries, e => Assert.Contains("\"via\":\"gateway:edge-1\"", e.Details));
+        Assert.All(entries, e => Assert.Contains("\"received_at\":\"", e.Details));
         Assert.True((await Writ.Admin().VerifyAuditAsync()).Ok);
     }
 
