@@ -146,5 +146,7 @@ internal static class AgentEndpoints
 
     /// <summary>Echoes user input only bounded and printable.</summary>
     public static string Bounded(string value) =>
-        new string(value.Take(120).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        // The common case (the gateway audits every call's resource through this) is returned as is, without a copy.
+        value.Length <= 120 && value.AsSpan().IndexOfAnyInRange('\u0000', '\u001f') < 0 && value.AsSpan().IndexOfAnyInRange('\u007f', '\u009f') < 0 ? value
+            : new string(value.Take(120).Select(c => char.IsControl(c) ? '?' : c).ToArray());
 }

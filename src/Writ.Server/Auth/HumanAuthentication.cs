@@ -34,14 +34,14 @@ internal static class HumanAuthentication
             if (!result.IsSuccess)
             {
                 if (result.Error!.Code != "auth.agent_forbidden") http.Response.Headers.WWWAuthenticate = "Bearer realm=\"writ\"";
-                await AuditRefusalAsync(http, ActorKinds.Unknown, "unknown", result.Error.Code);
+                await BearerCredential.AuditRefusalAsync(http, "human.auth", ActorKinds.Unknown, "unknown", result.Error.Code);
                 return Problems.Of(result.Error);
             }
             var caller = result.Value;
             var allowed = http.GetEndpoint()?.Metadata.GetMetadata<AllowedRoles>()?.Roles ?? [];
             if (!allowed.Any(r => caller.Roles.Contains(r, StringComparer.Ordinal)))
             {
-                await AuditRefusalAsync(http, caller.ActorKind, caller.ActorId, "auth.role_required");
+                await BearerCredential.AuditRefusalAsync(http, "human.auth", caller.ActorKind, caller.ActorId, "auth.role_required");
                 return Problems.Of(403, "auth.role_required",
                     $"this needs the {string.Join(" or ", allowed)} role; {caller.ActorId} has {(caller.Roles.Count == 0 ? "no role" : string.Join(", ", caller.Roles))}");
             }
@@ -51,34 +51,16 @@ internal static class HumanAuthentication
         return builder;
     }
 
-    /// <summary>
-    /// A refused call on a human endpoint is a security event (an agent trying to approve, a stolen or expired
-    /// session, an auditor trying to apply policy): recorded with the method and path, never the token.
-    /// </summary>
-    private static Task AuditRefusalAsync(HttpContext http, string actorKind, string actorId, string code)
-    {
-        var clock = http.RequestServices.GetRequiredService<TimeProvider>();
-        var target = http.Request.Method + " " + Agents.AgentEndpoints.Bounded(http.Request.Path.Value ?? "");
-        return http.RequestServices.GetRequiredService<Hosting.AuditLog>().RecordAsync(new AuditEvent(
-            clock.GetUtcNow(), actorKind, actorId, null, null, "human.auth", null, null, null, target, Decisions.Deny, code, null, 0, null), null, http.RequestAborted);
-    }
-
     /// <summary>Sets the roles one endpoint accepts, overriding its group's.</summary>
     public static TBuilder AllowRoles<TBuilder>(this TBuilder builder, params string[] roles) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new AllowedRoles(roles));
 
     public static async Task<Result<Caller>> AuthenticateAsync(HttpContext http)
     {
-        string? header = http.Request.Headers.Authorization;
-        if (string.IsNullOrEmpty(header))
-            return new Error("auth.missing", "this endpoint needs a human login: Authorization: Bearer <token> (see `writ login`)");
-        var space = header.IndexOf(' ');
-        var scheme = space > 0 ? header[..space] : header;
-        var token = space > 0 ? header[(space + 1)..].Trim() : "";
-        if (scheme.Equals("DPoP", StringComparison.OrdinalIgnoreCase) || token.Count(c => c == '.') == 2)
-            return new Error("auth.agent_forbidden", "agent credentials cannot call endpoints for humans (policy, approvals, audit, inventory)");
-        if (!scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || token.Length > 200)
-            return new Error("auth.invalid_token", "the token is not valid");
+        var bearer = BearerCredential.Read(http.Request, "this endpoint needs a human login: Authorization: Bearer <token> (see `writ login`)",
+            "agent credentials cannot call endpoints for humans (policy, approvals, audit, inventory)");
+        if (!bearer.IsSuccess) return bearer.Error!;
+        var token = bearer.Value;
 
         var store = http.RequestServices.GetRequiredService<IWritStore>();
         var hash = Ids.Sha256Hex(token);

@@ -15,8 +15,7 @@ namespace Writ.Server.GatewayApi;
 /// which the gateway's must match (it checks token expiry and task deadlines with its own).
 /// <paramref name="Environment"/>: the one environment this gateway's token lets it serve, or null for all.
 /// </summary>
-internal sealed record GatewayState(string Epoch, long Version, DateTimeOffset Now, string Issuer, string? Environment, bool Cacheable, int? PolicyVersion, string? PolicySha256,
-    string Jwks, IReadOnlyDictionary<string, int> Secrets);
+internal sealed record GatewayState(string Epoch, long Version, DateTimeOffset Now, string Issuer, string? Environment, bool Cacheable, int? PolicyVersion, string Jwks, IReadOnlyDictionary<string, int> Secrets);
 
 internal sealed record GatewayPolicy(int Version, string Sha256, string Source);
 

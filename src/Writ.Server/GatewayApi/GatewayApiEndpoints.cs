@@ -55,10 +55,7 @@ internal static class GatewayApiEndpoints
             if (!caller.IsSuccess)
             {
                 if (caller.Error!.Code != "auth.agent_forbidden") http.Response.Headers.WWWAuthenticate = "Bearer realm=\"writ-gateway\"";
-                var clock = http.RequestServices.GetRequiredService<TimeProvider>();
-                await http.RequestServices.GetRequiredService<AuditLog>().RecordAsync(new AuditEvent(clock.GetUtcNow(), ActorKinds.Unknown, "unknown", null, null,
-                    "gateway.auth", null, null, null, http.Request.Method + " " + Agents.AgentEndpoints.Bounded(http.Request.Path.Value ?? ""), Decisions.Deny,
-                    caller.Error.Code, null, 0, null), null, http.RequestAborted);
+                await BearerCredential.AuditRefusalAsync(http, "gateway.auth", ActorKinds.Unknown, "unknown", caller.Error.Code);
                 return Problems.Of(caller.Error);
             }
             caller.Value.AttachTo(http);
@@ -81,15 +78,11 @@ internal static class GatewayApiEndpoints
 
     private static async Task<Result<Caller>> AuthenticateAsync(HttpContext http)
     {
-        string? header = http.Request.Headers.Authorization;
-        if (string.IsNullOrEmpty(header)) return new Error("auth.missing", "a gateway authenticates with Authorization: Bearer writ_gateway_… (see `writ gateway-token create`)");
-        var space = header.IndexOf(' ');
-        var scheme = space > 0 ? header[..space] : header;
-        var token = space > 0 ? header[(space + 1)..].Trim() : "";
-        if (scheme.Equals("DPoP", StringComparison.OrdinalIgnoreCase) || token.Count(c => c == '.') == 2)
-            return new Error("auth.agent_forbidden", "agent credentials cannot call the gateway API");
-        if (!scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || token.Length > 200 || !token.StartsWith(TokenPrefix, StringComparison.Ordinal))
-            return new Error("auth.invalid_token", "the gateway token is not valid");
+        var bearer = BearerCredential.Read(http.Request, "a gateway authenticates with Authorization: Bearer writ_gateway_… (see `writ gateway-token create`)",
+            "agent credentials cannot call the gateway API");
+        if (!bearer.IsSuccess) return bearer.Error!;
+        var token = bearer.Value;
+        if (!token.StartsWith(TokenPrefix, StringComparison.Ordinal)) return new Error("auth.invalid_token", "the gateway token is not valid");
         var found = await http.RequestServices.GetRequiredService<IWritStore>().AdminTokens.FindAsync(Ids.Sha256Hex(token), http.RequestAborted);
         if (found is null || found.RevokedAt is not null || !found.Name.StartsWith(NamePrefix, StringComparison.Ordinal))
             return new Error("auth.invalid_token", "the gateway token is not valid (revoked, or never issued)");
@@ -166,8 +159,7 @@ internal static class GatewayApiEndpoints
         var version = feed.Version;
         var current = policy.Current;
         var secrets = (await store.Secrets.ListAsync(http.RequestAborted)).ToDictionary(s => s.Name, s => s.LatestVersion, StringComparer.Ordinal);
-        return Results.Json(new GatewayState(feed.Epoch, version, clock.GetUtcNow(), server.Issuer, ServedBy(Caller.Of(http)), view.Enabled, current?.Version, current?.Sha256,
-            keys.JwksJson, secrets), WritJson.Options);
+        return Results.Json(new GatewayState(feed.Epoch, version, clock.GetUtcNow(), server.Issuer, ServedBy(Caller.Of(http)), view.Enabled, current?.Version, keys.JwksJson, secrets), WritJson.Options);
     }
 
     private static async Task<IResult> PolicyAsync(PolicyHolder holder, IWritStore store, CancellationToken ct)

@@ -394,6 +394,60 @@ public sealed class StandaloneGatewayTests : GatewayTests
         }
     }
 
+    [Theory]
+    [InlineData("""{"name":"Edge 1"}""", "gateway.invalid_name")]
+    [InlineData("""{"name":"edge-9","environment":"moon"}""", "gateway.unknown_environment")]
+    [InlineData("""{"name":""", "request.invalid_json")]
+    public async Task GatewayTokenCreate_BadInput_IsRefusedWithACode_AndMintsNothing(string body, string code)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, WritFixture.Issuer + "/api/gateway-tokens") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Writ.AdminToken);
+        var response = await Writ.Http().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(code, await CodeAsync(response));
+        Assert.DoesNotContain("writ_gateway_", await response.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("no-such-gateway", 404, "gateway.not_found")]
+    [InlineData("Not A Name", 400, "gateway.invalid_name")]
+    public async Task GatewayTokenRevoke_UnknownOrMalformedName_SaysSo(string name, int status, string code)
+    {
+        var e = await Assert.ThrowsAsync<WritApiException>(() => Writ.Admin().RevokeGatewayTokensAsync(name));
+        Assert.Equal((status, code), (e.Status, e.Code));
+    }
+
+    [Theory]
+    [InlineData("/api/gateway/state?after=x", "gateway.bad_version")]
+    [InlineData("/api/gateway/state?after=1", "gateway.bad_instance")]
+    [InlineData("/api/gateway/state?after=1&instance=a/b", "gateway.bad_instance")]
+    [InlineData("/api/gateway/state?after=1&instance=a&wait=999", "gateway.bad_wait")]
+    [InlineData("/api/gateway/state?wait=-1", "gateway.bad_wait")]
+    public async Task GatewayState_BadQuery_Is400WithACode(string pathAndQuery, string code)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, WritFixture.Issuer + pathAndQuery);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _gatewayToken);
+        var response = await Writ.Http().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(code, await CodeAsync(response));
+    }
+
+    [Theory]
+    [InlineData("""{"jti":"j","task_id":"t"}""", "request.invalid")]
+    [InlineData("""{"jti":"j","task_id":"t","agent_id":"not an agent"}""", "request.invalid")]
+    [InlineData("""[1,2""", "request.invalid_json")]
+    public async Task GatewayLiveness_BadBody_Is400WithACode(string body, string code)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, WritFixture.Issuer + "/api/gateway/liveness") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _gatewayToken);
+        var response = await Writ.Http().SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(code, await CodeAsync(response));
+    }
+
     [Fact]
     public async Task GatewayToken_OpensNoHumanEndpoint()
     {
