@@ -55,8 +55,11 @@ internal sealed class McpGateway(
         public string? Session { get; set; }
         public long Started { get; init; }
 
-        /// <summary>True once the allow decision has its own record (calls that may change state); the outcome then goes in <c>mcp.result</c>.</summary>
+        /// <summary>True once the allow decision has its own record (forwarded calls); the outcome then goes in <c>mcp.result</c>.</summary>
         public bool DecisionRecorded { get; set; }
+
+        /// <summary>The commit of that decision; a read's may still be under way while the downstream answers.</summary>
+        public Task Decided { get; set; } = Task.CompletedTask;
     }
 
     public async Task PostAsync(HttpContext http, string resource)
@@ -290,15 +293,6 @@ internal sealed class McpGateway(
         var lease = await LeaseAsync(http, call, target, id);
         if (lease is null) return;
 
-        // A call that may change state (any action but read) has its decision durable before anything reaches the
-        // downstream (invariant 7). A read changes nothing downstream and its answer is held until one record with
-        // decision and outcome is durable: fail closed as well, at one durable commit per call instead of two.
-        if (call.Action != PolicyActions.Read)
-        {
-            await AllowAsync(call, ct);
-            call.DecisionRecorded = true;
-        }
-
         // Progress (MCP basic/utilities/progress): when the agent asked for it and reads SSE, the downstream's progress
         // notifications are streamed back under the agent's own token; otherwise the token is not passed on.
         var agentToken = forwarded["_meta"]?["progressToken"]?.DeepClone();
@@ -306,12 +300,35 @@ internal sealed class McpGateway(
         SseWriter? sse = null;
         if (agentToken is not null && AcceptsSse(http.Request)) sse = new SseWriter(http, lease.Scrub);
 
-        var answer = await SendAsync(http, call, lease, target, method, id, forwarded, sse is null ? null : p =>
+        // The decision is durable before the agent sees anything (invariant 7). A call that may change state (any action
+        // but read) waits for it before anything reaches the downstream. A read changes nothing downstream: it is sent
+        // while the commit is under way and its answer is held until the commit is done, so the fsync and the downstream
+        // round trip overlap instead of adding up (as the HTTP gateway does for GET). A read that streams progress waits
+        // too, since each notification reaches the agent as it comes. The record is committed even if the agent hangs up
+        // meanwhile (CancellationToken.None): once the call may be on its way downstream, the log must say so.
+        var overlap = call.Action == PolicyActions.Read && sse is null;
+        call.Decided = AllowAsync(call, overlap ? CancellationToken.None : ct);
+        call.DecisionRecorded = true;
+        if (!overlap) await call.Decided;
+        // Every path that answers the agent awaits it; this only keeps a failure on an unexpected path from going unobserved.
+        _ = call.Decided.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
+        JsonRpcMessage? answer;
+        try
         {
-            var copy = (JsonObject)p!.DeepClone();
-            copy["progressToken"] = agentToken!.DeepClone();
-            return sse.WriteAsync(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "notifications/progress", ["params"] = copy });
-        }, sse);
+            answer = await SendAsync(http, call, lease, target, method, id, forwarded, sse is null ? null : p =>
+            {
+                var copy = (JsonObject)p!.DeepClone();
+                copy["progressToken"] = agentToken!.DeepClone();
+                return sse.WriteAsync(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "notifications/progress", ["params"] = copy });
+            }, sse);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The agent hung up while the downstream was answering: nothing to send, but the decision must still be durable.
+            await call.Decided;
+            throw;
+        }
         if (answer is null) return;
 
         var reply = Relay(answer, id);
@@ -604,21 +621,36 @@ internal sealed class McpGateway(
 
     private Task DenyAsync(Call call, string reason, CancellationToken ct) => RecordAsync(call, Decisions.Deny, reason, null, ct, outcome: false);
 
-    /// <summary>What the downstream answered: <c>mcp.result</c> after a recorded decision, else the one <c>mcp.call</c> record with decision and outcome.</summary>
-    private Task OutcomeAsync(Call call, string? reason, long bytes, CancellationToken ct) => call.DecisionRecorded
-        ? RecordAsync(call, Decisions.Info, reason, bytes, ct, outcome: true)
-        : RecordAsync(call, Decisions.Allow, reason, bytes, ct, outcome: false);
+    /// <summary>
+    /// What the downstream answered: <c>mcp.result</c> after a recorded decision, else the one <c>mcp.call</c> record with
+    /// decision and outcome (lists, initialize). The answer waits for the decision's commit either way. A state-changing
+    /// call's outcome is durable before the answer leaves; a read's joins the next group commit (its decision is durable
+    /// and it changed nothing downstream), so a read costs one durable commit, overlapped with the downstream.
+    /// </summary>
+    private async Task OutcomeAsync(Call call, string? reason, long bytes, CancellationToken ct)
+    {
+        if (!call.DecisionRecorded)
+        {
+            await RecordAsync(call, Decisions.Allow, reason, bytes, ct, outcome: false);
+            return;
+        }
+        await call.Decided;
+        if (call.Action == PolicyActions.Read) audit.Defer(Event(call, Decisions.Info, reason, bytes, outcome: true));
+        else await RecordAsync(call, Decisions.Info, reason, bytes, ct, outcome: true);
+    }
 
     /// <summary>The allow decision; for calls answered without a separate outcome record (lists, initialize) it is written once they are answered.</summary>
     private Task AllowAsync(Call call, CancellationToken ct, string? error = null) => RecordAsync(call, Decisions.Allow, error, null, ct, outcome: false);
 
     /// <summary>
-    /// <c>mcp.call</c> records the decision (before anything that may change state is forwarded; for reads, together with
-    /// the outcome); <c>mcp.result</c> what the downstream answered to a state-changing call (size, error, timeout), before
-    /// the answer leaves. Both fail closed (invariant 7): if the audit cannot be written,
-    /// the middleware answers 503 and nothing is forwarded or returned.
+    /// <c>mcp.call</c> records the decision (before anything that may change state is forwarded); <c>mcp.result</c> what
+    /// the downstream answered to a forwarded call (size, error, timeout). Both fail closed (invariant 7): if the audit
+    /// cannot be written, the middleware answers 503 and nothing is forwarded or returned.
     /// </summary>
-    private Task RecordAsync(Call call, string decision, string? reason, long? bytes, CancellationToken ct, bool outcome)
+    private Task RecordAsync(Call call, string decision, string? reason, long? bytes, CancellationToken ct, bool outcome) =>
+        audit.RecordAsync(Event(call, decision, reason, bytes, outcome), null, ct);
+
+    private AuditEvent Event(Call call, string decision, string? reason, long? bytes, bool outcome)
     {
         var c = call.Claims;
         using var buffer = new MemoryStream();
@@ -637,8 +669,8 @@ internal sealed class McpGateway(
             w.WriteEndObject();
         }
         var scope = call.Action is null ? null : call.Resource + ":" + call.Action;
-        return audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), call.ActorKind, c?.Subject ?? "unknown", c?.OnBehalfOf, c?.TaskId,
+        return new AuditEvent(clock.GetUtcNow(), call.ActorKind, c?.Subject ?? "unknown", c?.OnBehalfOf, c?.TaskId,
             outcome ? "mcp.result" : "mcp.call", call.Resource, c?.Environment, scope, c?.Target, decision, reason, call.PolicyVersion,
-            (long)clock.GetElapsedTime(call.Started).TotalMicroseconds, Encoding.UTF8.GetString(buffer.ToArray())), null, ct);
+            (long)clock.GetElapsedTime(call.Started).TotalMicroseconds, Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
     }
 }
