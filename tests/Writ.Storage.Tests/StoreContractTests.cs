@@ -424,6 +424,11 @@ public abstract partial class StoreContractTests : IAsyncLifetime
 
         Assert.Equal(1, (await Store.Audit.GetHeadAsync(Ct))!.Seq);
         Assert.Null(await Store.Credentials.GetAsync("jti-x", Ct));
+
+        // The failed batch's transaction is gone: the next append chains onto the last good record.
+        var next = Assert.Single(await Store.Audit.AppendAsync([new(NewEvent(4))], Ct));
+        Assert.Equal(2, next.Seq);
+        Assert.Equal((await Store.Audit.GetHeadAsync(Ct))!.Hash, next.Hash);
     }
 
     [Fact]
