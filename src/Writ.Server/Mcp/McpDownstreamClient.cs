@@ -13,48 +13,49 @@ internal sealed class McpDownstreamUnavailableException(string message, Exceptio
 
 /// <summary>
 /// One live MCP client session with a downstream server, shared by every agent session of the same resource×environment.
-/// The SDK's client transports (<see cref="StdioClientTransport"/>, <see cref="HttpClientTransport"/>) carry the raw
-/// JSON-RPC messages; this class multiplexes them: each forwarded request gets a fresh downstream id, and each progress
-/// token a fresh downstream token, so answers and progress notifications go back to the one agent request they belong
-/// to and no agent can see or steer another's traffic. We use the transports rather than <c>McpClient</c> because the
-/// gateway forwards messages it has checked, not typed calls: a typed client would drop fields it does not know.
+/// A wire carries the raw JSON-RPC messages (<see cref="McpStdioWire"/> for a launched server, the SDK's
+/// <see cref="HttpClientTransport"/> for Streamable HTTP); this class multiplexes them: each forwarded request gets a
+/// fresh downstream id, and each progress token a fresh downstream token, so answers and progress notifications go back
+/// to the one agent request they belong to and no agent can see or steer another's traffic. Not <c>McpClient</c>:
+/// the gateway forwards messages it has checked, not typed calls, and a typed client would drop fields it does not know.
 /// </summary>
 internal sealed class McpDownstreamClient : IAsyncDisposable
 {
     public const string ProtocolVersion = "2025-06-18";
 
-    private readonly ITransport _transport;
+    private readonly IMcpWire _wire;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<JsonRpcMessage>> _pending = new();
     private readonly ConcurrentDictionary<string, Func<JsonNode?, ValueTask>> _progress = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _reader;
     private long _nextId;
 
-    private McpDownstreamClient(ITransport transport)
+    private McpDownstreamClient(IMcpWire wire)
     {
-        _transport = transport;
-        _reader = Task.Run(ReadLoopAsync);
+        _wire = wire;
+        _wire.Closed.ContinueWith(static (_, self) => ((McpDownstreamClient)self!).FailPending(), this,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _wire.Start(DeliverAsync);
     }
 
     /// <summary>The downstream's <c>initialize</c> result (capabilities, serverInfo, instructions).</summary>
     public JsonObject Initialize { get; private set; } = [];
 
-    public bool IsAlive => !_reader.IsCompleted;
+    public bool IsAlive => !_wire.Closed.IsCompleted;
 
-    public static async Task<McpDownstreamClient> ConnectAsync(IClientTransport clientTransport, TimeSpan timeout, CancellationToken ct)
+    /// <param name="open">Opens the wire (launches the process, connects the transport); not started yet.</param>
+    public static async Task<McpDownstreamClient> ConnectAsync(Func<CancellationToken, Task<IMcpWire>> open, TimeSpan timeout, CancellationToken ct)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         cts.CancelAfter(timeout);
-        ITransport transport;
+        IMcpWire wire;
         try
         {
-            transport = await clientTransport.ConnectAsync(cts.Token);
+            wire = await open(cts.Token);
         }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        catch (Exception e) when (e is not McpDownstreamUnavailableException && (e is not OperationCanceledException || !ct.IsCancellationRequested))
         {
             throw new McpDownstreamUnavailableException("the downstream MCP server could not be started or reached", e);
         }
-        var client = new McpDownstreamClient(transport);
+        var client = new McpDownstreamClient(wire);
         try
         {
             var answer = await client.RequestAsync("initialize", new JsonObject
@@ -66,7 +67,7 @@ internal sealed class McpDownstreamClient : IAsyncDisposable
             if (answer is not JsonRpcResponse { Result: JsonObject result })
                 throw new McpDownstreamUnavailableException("the downstream MCP server refused initialize");
             client.Initialize = result;
-            await transport.SendMessageAsync(new JsonRpcNotification { Method = "notifications/initialized" }, ct);
+            await wire.SendAsync(new JsonRpcNotification { Method = "notifications/initialized" }, ct);
             return client;
         }
         catch
@@ -85,8 +86,16 @@ internal sealed class McpDownstreamClient : IAsyncDisposable
     {
         if (!IsAlive) throw new McpDownstreamUnavailableException("the downstream MCP server is gone");
         var id = Interlocked.Increment(ref _nextId);
-        var pending = new TaskCompletionSource<JsonRpcMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed on the wire's reader, and the waiting call continues right there (no thread-pool hop): what follows
+        // an answer in the gateway only relays it and awaits anything slower (the audit commit), so it never holds the
+        // reader for long.
+        var pending = new TaskCompletionSource<JsonRpcMessage>();
         _pending[id] = pending;
+        if (!IsAlive)
+        {
+            _pending.TryRemove(id, out _);
+            throw new McpDownstreamUnavailableException("the downstream MCP server is gone");
+        }
         string? progressToken = null;
         if (onProgress is not null && parameters is JsonObject p)
         {
@@ -98,7 +107,7 @@ internal sealed class McpDownstreamClient : IAsyncDisposable
         }
         try
         {
-            await _transport.SendMessageAsync(new JsonRpcRequest { Id = new RequestId(id), Method = method, Params = parameters }, ct);
+            await _wire.SendAsync(new JsonRpcRequest { Id = new RequestId(id), Method = method, Params = parameters }, ct);
             return await pending.Task.WaitAsync(timeout, ct);
         }
         catch (TimeoutException)
@@ -126,7 +135,7 @@ internal sealed class McpDownstreamClient : IAsyncDisposable
     {
         try
         {
-            await _transport.SendMessageAsync(new JsonRpcNotification
+            await _wire.SendAsync(new JsonRpcNotification
             {
                 Method = "notifications/cancelled",
                 Params = new JsonObject { ["requestId"] = id, ["reason"] = reason },
@@ -138,65 +147,48 @@ internal sealed class McpDownstreamClient : IAsyncDisposable
         }
     }
 
-    private async Task ReadLoopAsync()
+    /// <summary>One message from the downstream, in the order it sent them.</summary>
+    private async ValueTask DeliverAsync(JsonRpcMessage message)
     {
-        try
+        switch (message)
         {
-            await foreach (var message in _transport.MessageReader.ReadAllAsync(_stop.Token))
-            {
-                switch (message)
+            case JsonRpcResponse or JsonRpcError when ((JsonRpcMessageWithId)message).Id.Id is long id && _pending.TryGetValue(id, out var waiter):
+                waiter.TrySetResult(message);
+                break;
+            case JsonRpcNotification { Method: "notifications/progress", Params: JsonObject p }
+                when p["progressToken"]?.GetValueKind() == System.Text.Json.JsonValueKind.String && _progress.TryGetValue((string)p["progressToken"]!, out var sink):
+                try
                 {
-                    case JsonRpcResponse or JsonRpcError when ((JsonRpcMessageWithId)message).Id.Id is long id && _pending.TryGetValue(id, out var waiter):
-                        waiter.TrySetResult(message);
-                        break;
-                    case JsonRpcNotification { Method: "notifications/progress", Params: JsonObject p }
-                        when p["progressToken"]?.GetValueKind() == System.Text.Json.JsonValueKind.String && _progress.TryGetValue((string)p["progressToken"]!, out var sink):
-                        try
-                        {
-                            await sink(p);
-                        }
-                        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
-                        {
-                            // The agent's stream went away; its request still completes or times out.
-                        }
-                        break;
-                    case JsonRpcRequest request:
-                        // Server-to-client requests (sampling, elicitation, roots) would let a downstream ask the agent's
-                        // model or files for things outside policy: Writ declares no client capabilities and answers ping only.
-                        JsonRpcMessage reply = request.Method == "ping"
-                            ? new JsonRpcResponse { Id = request.Id, Result = new JsonObject() }
-                            : new JsonRpcError { Id = request.Id, Error = new JsonRpcErrorDetail { Code = -32601, Message = "the Writ gateway does not relay server-to-client requests" } };
-                        await _transport.SendMessageAsync(reply, _stop.Token);
-                        break;
+                    await sink(p);
                 }
-            }
+                catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+                {
+                    // The agent's stream went away; its request still completes or times out.
+                }
+                break;
+            case JsonRpcRequest request:
+                // Server-to-client requests (sampling, elicitation, roots) would let a downstream ask the agent's
+                // model or files for things outside policy: Writ declares no client capabilities and answers ping only.
+                JsonRpcMessage reply = request.Method == "ping"
+                    ? new JsonRpcResponse { Id = request.Id, Result = new JsonObject() }
+                    : new JsonRpcError { Id = request.Id, Error = new JsonRpcErrorDetail { Code = -32601, Message = "the Writ gateway does not relay server-to-client requests" } };
+                try
+                {
+                    await _wire.SendAsync(reply, CancellationToken.None);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // The wire is failing; its waiters are failed when it has closed.
+                }
+                break;
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // Transport failure: fall through and fail every waiter.
-        }
+    }
+
+    private void FailPending()
+    {
         foreach (var (_, waiter) in _pending)
             waiter.TrySetException(new McpDownstreamUnavailableException("the downstream MCP server closed the connection"));
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        try
-        {
-            await _transport.DisposeAsync();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // Shutting down a broken process is best effort.
-        }
-        try
-        {
-            await _reader;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _wire.DisposeAsync();
 }

@@ -85,13 +85,13 @@ internal sealed partial class McpDownstreamPool(SecretVault vault, McpOptions op
         }
         string Lookup(string name) => secrets[name];
 
-        IClientTransport transport;
+        Func<CancellationToken, Task<IMcpWire>> open;
         var rendered = new List<string>();
         switch (target.Downstream)
         {
             case McpStdioDownstream s:
             {
-                var env = new Dictionary<string, string?>(StringComparer.Ordinal);
+                var env = new Dictionary<string, string>(StringComparer.Ordinal);
                 foreach (var name in Inherited)
                 {
                     if (Environment.GetEnvironmentVariable(name) is { } v) env[name] = v;
@@ -99,20 +99,10 @@ internal sealed partial class McpDownstreamPool(SecretVault vault, McpOptions op
                 foreach (var (name, template) in s.Environment)
                 {
                     env[name] = template.Render(Lookup);
-                    if (template.Secrets.Count > 0) rendered.Add(env[name]!);
+                    if (template.Secrets.Count > 0) rendered.Add(env[name]);
                 }
-                transport = new StdioClientTransport(new StdioClientTransportOptions
-                {
-                    Name = resource,
-                    Command = s.Command,
-                    Arguments = s.Args.ToArray(),
-                    WorkingDirectory = s.WorkingDirectory,
-                    EnvironmentVariables = env,
-                    InheritEnvironmentVariables = false,
-                    // stderr can carry anything the server prints, secrets included: it is neither logged nor kept.
-                    StandardErrorLines = _ => { },
-                    ShutdownTimeout = TimeSpan.FromSeconds(2),
-                });
+                var launch = new McpStdioLaunch(s.Command, s.Args, s.WorkingDirectory);
+                open = _ => Task.FromResult<IMcpWire>(new McpStdioWire(resource, launch, env, target.Timeout));
                 break;
             }
             case McpHttpDownstream h:
@@ -123,7 +113,7 @@ internal sealed partial class McpDownstreamPool(SecretVault vault, McpOptions op
                     headers[name] = template.Render(Lookup);
                     if (template.Secrets.Count > 0) rendered.Add(headers[name]);
                 }
-                transport = new HttpClientTransport(new HttpClientTransportOptions
+                var transport = new HttpClientTransport(new HttpClientTransportOptions
                 {
                     Name = resource,
                     Endpoint = h.Url,
@@ -131,13 +121,14 @@ internal sealed partial class McpDownstreamPool(SecretVault vault, McpOptions op
                     TransportMode = HttpTransportMode.StreamableHttp,
                     ConnectionTimeout = options.ConnectTimeout,
                 });
+                open = async c => new McpTransportWire(await transport.ConnectAsync(c));
                 break;
             }
             default:
                 throw new McpDownstreamUnavailableException($"{resource} has no downstream");
         }
 
-        var client = await McpDownstreamClient.ConnectAsync(transport, options.ConnectTimeout, ct);
+        var client = await McpDownstreamClient.ConnectAsync(open, options.ConnectTimeout, ct);
         return new McpDownstreamLease(client, ScrubForms(secrets.Values.Concat(rendered)));
     }
 

@@ -188,7 +188,8 @@ public sealed class McpAttackTests(McpTestBed bed) : IClassFixture<McpTestBed>
         Assert.Equal("mcp.downstream_timeout", RawMcp.ErrorCode(hung));
         Assert.Equal("still alive", RawMcp.Text(echo));
         var audit = await bed.Writ.Admin().SearchAuditAsync(task: mcp.TaskId);
-        Assert.Contains(audit, a => a.Action == "mcp.call" && a.Decision == "allow" && a.Reason == "mcp.downstream_timeout" && a.Details!.Contains("\"hang\""));
+        Assert.Contains(audit, a => a.Action == "mcp.call" && a.Decision == "allow" && a.Reason is null && a.Details!.Contains("\"hang\""));
+        Assert.Contains(audit, a => a.Action == "mcp.result" && a.Decision == "info" && a.Reason == "mcp.downstream_timeout" && a.Details!.Contains("\"hang\""));
     }
 
     [Fact]

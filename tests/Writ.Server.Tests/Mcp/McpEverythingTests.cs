@@ -48,7 +48,7 @@ public sealed class McpEverythingTests(McpTestBed bed) : IClassFixture<McpTestBe
         var answer = await mcp.CallToolAsync("echo", new JsonObject { ["message"] = big });
 
         Assert.Equal("Echo: " + big, RawMcp.Text(answer));
-        var call = Assert.Single(await bed.Writ.Admin().SearchAuditAsync(task: mcp.TaskId, action: "mcp.call"), a => a.Details!.Contains("echo"));
+        var call = Assert.Single(await bed.Writ.Admin().SearchAuditAsync(task: mcp.TaskId, action: "mcp.result"), a => a.Details!.Contains("echo"));
         var bytes = (long)JsonNode.Parse(call.Details!)!["result_bytes"]!;
         Assert.True(bytes > big.Length, $"result_bytes {bytes}");
         Assert.True(call.Details!.Length < 5000, "audited arguments are bounded");

@@ -244,10 +244,14 @@ public sealed class McpFilesystemTests(McpTestBed bed) : IClassFixture<McpTestBe
         Assert.Equal("ai-agent", call.ActorKind);
         Assert.Contains(Path.Combine(bed.Root, "hello.txt"), call.Details);
         Assert.DoesNotContain("tok_should_not_be_kept", call.Details);
-        // A read has one record: the decision with its outcome, durable before the answer left.
-        Assert.Contains("\"result_bytes\":", call.Details);
-        Assert.Null(call.Reason);
-        Assert.DoesNotContain(audit, a => a.Action == "mcp.result");
+        // A read: the decision (durable before the answer left), then its outcome, chained after it.
+        Assert.DoesNotContain("\"result_bytes\":", call.Details);
+        var outcome = Assert.Single(audit, a => a.Action == "mcp.result");
+        Assert.Equal(("reader@staging", "sam@example.com", "files:read", "info"), (outcome.ActorId, outcome.OnBehalfOf, outcome.Scope, outcome.Decision));
+        Assert.Contains("\"result_bytes\":", outcome.Details);
+        Assert.DoesNotContain("tok_should_not_be_kept", outcome.Details);
+        Assert.Null(outcome.Reason);
+        Assert.True(outcome.Seq > call.Seq);
         Assert.True((await bed.Writ.Admin().VerifyAuditAsync()).Ok);
     }
 }
