@@ -96,8 +96,15 @@ public interface IPolicyStore
     Task<IReadOnlyList<PolicyVersionRecord>> ListAsync(CancellationToken ct);
 }
 
-/// <summary>What one audit append carries: the event, and for an issuance the credential record written in the same commit.</summary>
-public sealed record AuditAppend(AuditEvent Event, IssuedCredential? Credential = null);
+/// <summary>
+/// What one audit append carries: the event, and for an issuance the credential record written in the same commit.
+/// <paramref name="Proof"/>: the DPoP proof an allow decision rests on, for an appender that sees other processes'
+/// proofs (the server, for a standalone gateway's records): one already used elsewhere turns the decision into a deny.
+/// </summary>
+public sealed record AuditAppend(AuditEvent Event, IssuedCredential? Credential = null, ProofUse? Proof = null);
+
+/// <summary>One use of a DPoP proof: its key's thumbprint, its <c>jti</c> and its <c>iat</c>.</summary>
+public sealed record ProofUse(string Jkt, string Jti, DateTimeOffset IssuedAt);
 
 /// <summary>Where the group-committing audit writer sends its batches: the audit store, or (in a standalone gateway) the server.</summary>
 public interface IAuditAppender

@@ -36,6 +36,6 @@ internal sealed class BoundTokenAuthenticator(TokenStatus status, DpopProofValid
         var live = await status.CheckLiveAsync(token, http.RequestAborted, audience);
         if (!live.IsSuccess) return live;
         var proof = proofs.Validate(DpopHeader.Of(http.Request), http.Request.Method, server.UrlOf(http.Request.Path), token, live.Value.Claims.Jkt);
-        return proof.IsSuccess ? live : proof.Error!;
+        return proof.IsSuccess ? live.Value with { Proof = proof.Value } : proof.Error!;
     }
 }

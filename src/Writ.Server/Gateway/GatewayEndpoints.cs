@@ -8,6 +8,7 @@ using Writ.Core.Agents;
 using Writ.Core.Audit;
 using Writ.Core.Common;
 using Writ.Core.Policy;
+using Writ.Core.Storage;
 using Writ.Core.Tokens;
 using Writ.Server.Auth;
 using Writ.Server.Hosting;
@@ -44,6 +45,7 @@ internal static partial class GatewayEndpoints
         public string ActorKind { get; set; } = ActorKinds.Unknown;
         public string? Action { get; set; }
         public int? PolicyVersion { get; set; }
+        public DpopProof? Proof { get; set; }
     }
 
     private static async Task HandleAsync(HttpContext http, string resource)
@@ -92,6 +94,7 @@ internal static partial class GatewayEndpoints
         var c = live.Value.Claims;
         call.Claims = c;
         call.ActorKind = live.Value.Agent.Kind;
+        call.Proof = live.Value.Proof;
 
         // 4. The resource in the token's environment: a staging token only ever reaches the staging upstream (invariant 2).
         var policy = sp.GetRequiredService<PolicyHolder>().Current;
@@ -199,8 +202,11 @@ internal static partial class GatewayEndpoints
         // The record is committed even if the agent hangs up meanwhile (CancellationToken.None): once the request may be
         // on its way upstream, the log must say so.
         var safe = call.Action == PolicyActions.Read && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
-        var decided = RecordAsync(audit, clock, call, Decisions.Allow, null, null, 0, started, safe ? CancellationToken.None : ct, outcome: false);
-        if (!safe) await decided;
+        // The proof goes with the decision: a server taking a standalone gateway's records refuses a proof another
+        // gateway (or the server itself) has already seen, and the decision comes back as a deny (RefusedAsync).
+        var proof = call.Proof is { } p ? new ProofUse(p.Jkt, p.Jti, p.IssuedAt) : null;
+        var decided = audit.RecordAsync(Event(clock, call, Decisions.Allow, null, null, 0, started, outcome: false), null, safe ? CancellationToken.None : ct, proof);
+        if (!safe && await RefusedAsync(http, decided)) return;
         // Every path that answers the agent awaits it; this only keeps a failure on an unexpected path from going unobserved.
         _ = decided.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
@@ -217,7 +223,7 @@ internal static partial class GatewayEndpoints
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            await decided;
+            if (await RefusedAsync(http, decided)) return;
             await RecordAsync(audit, clock, call, Decisions.Info, "gateway.upstream_timeout", null, 0, started, ct);
             await WriteProblemAsync(http, 504, "gateway.upstream_timeout", $"{call.Resource} did not answer within {forwarder.Options.UpstreamTimeout.TotalSeconds:0} s");
             return;
@@ -225,7 +231,7 @@ internal static partial class GatewayEndpoints
         catch (HttpRequestException)
         {
             // The exception text can name the upstream host and port; the agent gets the code only.
-            await decided;
+            if (await RefusedAsync(http, decided)) return;
             await RecordAsync(audit, clock, call, Decisions.Info, "gateway.upstream_unreachable", null, 0, started, ct);
             await WriteProblemAsync(http, 502, "gateway.upstream_unreachable", $"{call.Resource} could not be reached");
             return;
@@ -233,7 +239,7 @@ internal static partial class GatewayEndpoints
 
         using (upstream)
         {
-            await decided;
+            if (await RefusedAsync(http, decided)) return;
             // A body the upstream compressed anyway (the agent's Accept-Encoding is not forwarded) is decoded so the
             // scrubber sees the credential; one in a coding the gateway cannot decode never reaches the agent.
             var codings = UpstreamForwarder.ContentCodings(upstream);
@@ -306,6 +312,19 @@ internal static partial class GatewayEndpoints
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Waits for the allow decision to be durable; true (and the agent answered 401) if it came back a deny: the audit
+    /// log behind a standalone gateway had already seen the call's DPoP proof, used at another gateway or the server.
+    /// </summary>
+    private static async Task<bool> RefusedAsync(HttpContext http, Task<AuditRecord> decided)
+    {
+        var record = await decided;
+        if (record.Event.Decision != Decisions.Deny) return false;
+        http.Response.Headers.WWWAuthenticate = "DPoP error=\"invalid_token\"";
+        await WriteProblemAsync(http, 401, record.Event.Reason ?? DpopErrors.Replayed, "this proof was already used (jti), at another gateway or at the server");
+        return true;
     }
 
     /// <summary>

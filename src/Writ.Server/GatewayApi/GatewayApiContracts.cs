@@ -1,5 +1,6 @@
 using Writ.Core.Agents;
 using Writ.Core.Audit;
+using Writ.Core.Storage;
 using Writ.Core.Tasks;
 
 namespace Writ.Server.GatewayApi;
@@ -25,9 +26,11 @@ internal sealed record LivenessAnswer(bool CredentialLive, WorkTask? Task, Agent
 
 internal sealed record GatewaySecret(string Name, int Version, string Value);
 
-internal sealed record AuditBatch(IReadOnlyList<AuditEvent> Events);
+/// <param name="Proofs">When given, one entry per event: the DPoP proof an allow decision rests on, or null.</param>
+internal sealed record AuditBatch(IReadOnlyList<AuditEvent> Events, IReadOnlyList<ProofUse?>? Proofs = null);
 
 /// <summary>Where each event of the batch landed in the chain, in order.</summary>
 internal sealed record AuditBatchAnswer(IReadOnlyList<AuditBatchRecord> Records);
 
-internal sealed record AuditBatchRecord(long Seq, string PrevHash, string Hash);
+/// <param name="Replayed">The event's proof had been used before: it was recorded as a deny (<c>dpop.replayed</c>) instead.</param>
+internal sealed record AuditBatchRecord(long Seq, string PrevHash, string Hash, bool Replayed = false);

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Writ.Core.Audit;
 using Writ.Core.Storage;
+using Writ.Core.Tokens;
 using Writ.Server.Auth;
 using Writ.Server.GatewayApi;
 using Writ.Server.Secrets;
@@ -27,9 +28,16 @@ internal sealed class RemoteAuditAppender(ServerLink link) : IAuditAppender
 {
     public async Task<IReadOnlyList<AuditRecord>> AppendAsync(IReadOnlyList<AuditAppend> batch, CancellationToken ct)
     {
-        var answer = await link.AppendAuditAsync(batch.Select(b => b.Event).ToList(), ct);
+        var proofs = batch.Any(b => b.Proof is not null) ? batch.Select(b => b.Proof).ToList() : null;
+        var answer = await link.AppendAuditAsync(new AuditBatch(batch.Select(b => b.Event).ToList(), proofs), ct);
         if (answer.Records.Count != batch.Count) throw new InvalidOperationException($"the server recorded {answer.Records.Count} events of {batch.Count}");
-        return batch.Select((b, i) => new AuditRecord(answer.Records[i].Seq, b.Event, answer.Records[i].PrevHash, answer.Records[i].Hash)).ToList();
+        return batch.Select((b, i) =>
+        {
+            var r = answer.Records[i];
+            // The server saw the proof before (another gateway, or itself): it recorded a deny, and the call is refused.
+            var e = r.Replayed ? b.Event with { Decision = Decisions.Deny, Reason = DpopErrors.Replayed } : b.Event;
+            return new AuditRecord(r.Seq, e, r.PrevHash, r.Hash);
+        }).ToList();
     }
 }
 

@@ -62,11 +62,11 @@ internal sealed class ServerLink : IDisposable
         return await WritJson.ReadAsync<GatewaySecret>(response, t);
     }, ct);
 
-    public async Task<AuditBatchAnswer> AppendAuditAsync(IReadOnlyList<AuditEvent> events, CancellationToken ct)
+    public async Task<AuditBatchAnswer> AppendAuditAsync(AuditBatch batch, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(CallTimeout);
-        using var response = await _http.PostAsJsonAsync("api/gateway/audit", new AuditBatch(events), WritJson.Options, timeout.Token);
+        using var response = await _http.PostAsJsonAsync("api/gateway/audit", batch, WritJson.Options, timeout.Token);
         return await WritJson.ReadAsync<AuditBatchAnswer>(response, timeout.Token);
     }
 

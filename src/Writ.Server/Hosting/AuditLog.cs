@@ -36,11 +36,11 @@ internal sealed class AuditLog(AuditWriter writer, ILogger<AuditLog> logger)
     /// <summary>Waits until every record queued so far is committed, so a reader of the log sees deferred outcomes too.</summary>
     public Task FlushAsync(CancellationToken ct) => writer.FlushAsync(ct);
 
-    public async Task<AuditRecord> RecordAsync(AuditEvent e, IssuedCredential? credential = null, CancellationToken ct = default)
+    public async Task<AuditRecord> RecordAsync(AuditEvent e, IssuedCredential? credential = null, CancellationToken ct = default, ProofUse? proof = null)
     {
         try
         {
-            return await writer.AppendAsync(new AuditAppend(e, credential), ct);
+            return await writer.AppendAsync(new AuditAppend(e, credential, proof), ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

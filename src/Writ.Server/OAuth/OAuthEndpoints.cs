@@ -112,7 +112,8 @@ internal static class OAuthEndpoints
 }
 
 /// <summary>A token that still works, with the agent it was issued to (as read for the liveness check).</summary>
-internal sealed record LiveToken(AccessTokenClaims Claims, Agent Agent);
+/// <param name="Proof">The DPoP proof the token came with, once <see cref="Auth.BoundTokenAuthenticator"/> has checked it.</param>
+internal sealed record LiveToken(AccessTokenClaims Claims, Agent Agent, DpopProof? Proof = null);
 
 /// <summary>
 /// Whether a presented access token still works: signature and expiry (the validator caches a verified signature),

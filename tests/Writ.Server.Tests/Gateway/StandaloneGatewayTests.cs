@@ -38,23 +38,30 @@ public sealed class StandaloneGatewayTests : GatewayTests
     protected override async Task StartGatewayAsync()
     {
         _gatewayToken = (await Writ.Admin().CreateGatewayTokenAsync("edge-1")).Token;
-        _gateway = await WritGateway.BuildAsync(new WritGatewayOptions { Server = new Uri(WritFixture.Issuer), Token = _gatewayToken, PublicUrl = PublicUrl }, b =>
+        _gateway = await StartReplicaAsync(_gatewayToken, "edge-1", _link.Over(Writ.Server.CreateHandler()), _gatewayLogs);
+    }
+
+    /// <summary>A gateway process on its own token, behind the same public URL, following the server.</summary>
+    private async Task<WebApplication> StartReplicaAsync(string token, string name, HttpMessageHandler toServer, ILoggerProvider? logs = null)
+    {
+        var gateway = await WritGateway.BuildAsync(new WritGatewayOptions { Server = new Uri(WritFixture.Issuer), Token = token, PublicUrl = PublicUrl }, b =>
         {
             b.WebHost.UseTestServer();
             b.Logging.SetMinimumLevel(LogLevel.Trace);
-            b.Logging.AddProvider(_gatewayLogs);
+            if (logs is not null) b.Logging.AddProvider(logs);
             b.Services.AddSingleton(new GatewayOptions { UpstreamTimeout = TimeSpan.FromSeconds(1) });
-        }, _link.Over(Writ.Server.CreateHandler()));
-        await _gateway.StartAsync();
-        await WaitFollowingAsync();
+        }, toServer);
+        await gateway.StartAsync();
+        await WaitFollowingAsync(name);
+        return gateway;
     }
 
     /// <summary>Until the gateway's long poll is registered with the server (it then holds changes up until the gateway has them).</summary>
-    private async Task WaitFollowingAsync()
+    private async Task WaitFollowingAsync(string name)
     {
         for (var i = 0; i < 200; i++)
         {
-            if ((await Writ.Admin().ListGatewaysAsync()).Any(g => g.Name == "edge-1")) return;
+            if ((await Writ.Admin().ListGatewaysAsync()).Any(g => g.Name == name)) return;
             await Task.Delay(25);
         }
         throw new InvalidOperationException("the gateway never followed the feed");
@@ -82,6 +89,65 @@ public sealed class StandaloneGatewayTests : GatewayTests
         var response = await GatewayHttp().SendAsync(request);
         await response.Content.LoadIntoBufferAsync();
         return response;
+    }
+
+    // ---------- a proof replayed at another gateway replica (invariant 3 across processes) ----------
+
+    /// <summary>A call through edge-1, and the very same request (token and DPoP proof) for edge-2, a second replica behind the same URL.</summary>
+    private async Task<(HttpResponseMessage First, HttpResponseMessage Replayed, string TaskId)> ReplayAtSecondReplicaAsync(HttpMethod method, string path)
+    {
+        var token = (await Writ.Admin().CreateGatewayTokenAsync("edge-2")).Token;
+        var second = await StartReplicaAsync(token, "edge-2", Writ.Server.CreateHandler());
+        try
+        {
+            var (agent, taskId, credential) = await SessionAsync();
+            using var first = new HttpRequestMessage(method, PublicUrl + path) { Content = method == HttpMethod.Post ? new StringContent("q") : null };
+            agent.Client.Authorize(first, credential);
+            using var replay = new HttpRequestMessage(method, PublicUrl + path) { Content = method == HttpMethod.Post ? new StringContent("q") : null };
+            replay.Headers.Authorization = first.Headers.Authorization;
+            replay.Headers.Add("DPoP", first.Headers.GetValues("DPoP"));
+
+            var answered = await GatewayHttp().SendAsync(first);
+            await answered.Content.LoadIntoBufferAsync();
+            var refused = await second.GetTestServer().CreateClient().SendAsync(replay);
+            await refused.Content.LoadIntoBufferAsync();
+            await second.Services.GetRequiredService<Writ.Server.Hosting.AuditLog>().FlushAsync(CancellationToken.None);
+            return (answered, refused, taskId);
+        }
+        finally
+        {
+            await second.StopAsync();
+            await second.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ProofReplayedAtAnotherReplica_Write_IsRefusedBeforeItIsSent_AndAuditedAsDeny()
+    {
+        var (first, replayed, taskId) = await ReplayAtSecondReplicaAsync(HttpMethod.Post, "/gw/crm/customers/12345/search");
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+        Assert.Equal("dpop.replayed", await CodeAsync(replayed));
+        Assert.Single(Upstream.Received); // the replay never left edge-2
+        var audit = await Writ.Admin().SearchAuditAsync(task: taskId);
+        var denied = Assert.Single(audit, a => a.Action == "gateway.call" && a.Decision == "deny");
+        Assert.Equal("dpop.replayed", denied.Reason);
+        Assert.Contains("gateway:edge-2", denied.Details);
+        Assert.Single(audit, a => a.Action == "gateway.call" && a.Decision == "allow" && a.Details!.Contains("gateway:edge-1"));
+    }
+
+    [Fact]
+    public async Task ProofReplayedAtAnotherReplica_Read_GetsNoAnswer()
+    {
+        var (first, replayed, taskId) = await ReplayAtSecondReplicaAsync(HttpMethod.Get, "/gw/crm/customers/12345");
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+        Assert.Equal("dpop.replayed", await CodeAsync(replayed));
+        // A read is sent while its decision commits (it changes nothing); what came back is dropped, not relayed.
+        Assert.DoesNotContain("\"ok\":true", await replayed.Content.ReadAsStringAsync());
+        Assert.Contains(await Writ.Admin().SearchAuditAsync(task: taskId), a => a.Action == "gateway.call" && a.Decision == "deny" && a.Reason == "dpop.replayed");
     }
 
     private static async Task<string?> CodeAsync(HttpResponseMessage response)
@@ -465,6 +531,10 @@ public sealed class StandaloneGatewayTests : GatewayTests
         { "details that are not an object", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"x@staging","action":"gateway.call","decision":"allow","duration_micros":0,"details":"[1]"}]}""" },
         { "details with a second via", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"x@staging","action":"gateway.call","decision":"allow","duration_micros":0,"details":"{\"via\":\"gateway:other\",\"via\":\"x\"}"}]}""" },
         { "an actor id of 300 characters", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"@LONG@","action":"gateway.call","decision":"allow","duration_micros":0}]}""" },
+        { "a proof on an outcome record", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"x@staging","action":"gateway.result","decision":"info","duration_micros":0}],"proofs":[{"jkt":"abc","jti":"j1","issued_at":"@NOW@"}]}""" },
+        { "a proof without a jti", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"x@staging","action":"gateway.call","decision":"allow","duration_micros":0}],"proofs":[{"jkt":"abc","issued_at":"@NOW@"}]}""" },
+        { "a proof from last year", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"x@staging","action":"gateway.call","decision":"allow","duration_micros":0}],"proofs":[{"jkt":"abc","jti":"j1","issued_at":"2025-01-01T00:00:00Z"}]}""" },
+        { "fewer proofs than events", """{"events":[{"at":"@NOW@","actor_kind":"ai-agent","actor_id":"x@staging","action":"gateway.call","decision":"allow","duration_micros":0}],"proofs":[]}""" },
         { "no events", """{"events":[]}""" },
         { "not JSON", """{"events":[""" },
     };
