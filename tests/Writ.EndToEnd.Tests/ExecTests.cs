@@ -26,10 +26,7 @@ public sealed class ExecTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_root);
-        var port = Writ.FreePort();
-        _upstream = new HttpListener();
-        _upstream.Prefixes.Add($"http://127.0.0.1:{port}/");
-        _upstream.Start();
+        (_upstream, var port) = Writ.StartLoopbackListener();
         _ = ServeAsync();
         _server = await ServerProcess.StartAsync(_root);
         _admin = new() { ["WRIT_ADDR"] = _server.Addr, ["WRIT_TOKEN"] = _server.AdminToken, ["XDG_CONFIG_HOME"] = Path.Combine(_root, "admin-config") };

@@ -56,6 +56,29 @@ public static class Writ
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+
+    /// <summary>
+    /// An <see cref="HttpListener"/> started on a free loopback port. A port found free can be taken by a process another
+    /// test starts before this listener binds it: then another port is tried.
+    /// </summary>
+    public static (HttpListener Listener, int Port) StartLoopbackListener()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort();
+            var listener = new HttpListener();
+            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            try
+            {
+                listener.Start();
+                return (listener, port);
+            }
+            catch (HttpListenerException) when (attempt < 10)
+            {
+                listener.Close();
+            }
+        }
+    }
 }
 
 /// <summary>A <c>writ server --dev</c> process on a free loopback port, with its one-time admin token read from its output.</summary>
@@ -81,9 +104,25 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public static async Task<ServerProcess> StartAsync(string root)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                // A fresh data directory each time: --dev prints the one-time admin token only when it creates one.
+                return await StartOnFreePortAsync(root, attempt == 1 ? "server-data" : $"server-data-{attempt}");
+            }
+            catch (InvalidOperationException e) when (attempt < 5 && e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // The port found free was taken by another test's process before the server bound it.
+            }
+        }
+    }
+
+    private static async Task<ServerProcess> StartOnFreePortAsync(string root, string dataName)
+    {
         var port = Writ.FreePort();
         var addr = $"http://127.0.0.1:{port}";
-        var data = Path.Combine(root, "server-data");
+        var data = Path.Combine(root, dataName);
         var psi = Writ.Start(new Dictionary<string, string>(), "server", "--dev", "--data", data, "--urls", addr);
         var process = Process.Start(psi)!;
         var server = new ServerProcess(process, addr, data);
