@@ -224,7 +224,7 @@ internal static class GatewayApiEndpoints
     /// sent it and when the server received it: a gateway can neither write in another actor's name (a human's
     /// approval) nor hide which gateway wrote, nor when.
     /// </summary>
-    private static async Task<IResult> AuditAsync(HttpContext http, AuditLog audit, TimeProvider clock, IDpopReplayCache replays)
+    private static async Task<IResult> AuditAsync(HttpContext http, AuditLog audit, TimeProvider clock, GatewayProofs gatewayProofs)
     {
         var body = await RequestBody.ReadJsonAsync<AuditBatch>(http.Request, MaxAuditBodyBytes);
         if (!body.IsSuccess) return Problems.Of(body.Error!);
@@ -247,32 +247,23 @@ internal static class GatewayApiEndpoints
         }
         for (var i = 0; proofs is not null && i < proofs.Count; i++)
         {
-            if (proofs[i] is { } p && CheckProof(p, events[i], now) is { } problem) return Problems.BadRequest("audit.bad_event", problem);
+            if (proofs[i] is not { } p) continue;
+            if (events[i].Action != "gateway.call" || events[i].Decision != Decisions.Allow)
+                return Problems.BadRequest("audit.bad_event", "a proof goes with a gateway.call allow decision only");
+            if (GatewayProofs.Check(p, now) is { } problem) return Problems.BadRequest("audit.bad_event", problem);
         }
         // Only once the whole batch is accepted: a refused batch uses up no proof.
         var replayed = new bool[accepted.Count];
         for (var i = 0; proofs is not null && i < proofs.Count; i++)
         {
             if (proofs[i] is not { } p) continue;
-            // The same key and lifetime DpopProofValidator uses, in the same cache: a proof seen by this server's own
-            // /gw/ or by any gateway following it is refused at every other (invariant 3 across gateway replicas).
-            if (replays.TryAdd("dpop:" + p.Jkt + ":" + p.Jti, p.IssuedAt + ProofLifetime)) continue;
+            // A proof seen by any gateway following this server is refused at every other (invariant 3 across replicas).
+            if (gatewayProofs.TryUse(p)) continue;
             replayed[i] = true;
             accepted[i] = accepted[i] with { Decision = Decisions.Deny, Reason = DpopErrors.Replayed };
         }
         var records = await Task.WhenAll(accepted.Select(e => audit.RecordAsync(e, null, http.RequestAborted)));
         return Results.Json(new AuditBatchAnswer(records.Select((r, i) => new AuditBatchRecord(r.Seq, r.PrevHash, r.Hash, replayed[i])).ToList()), WritJson.Options);
-    }
-
-    /// <summary>How long a proof's use is remembered: its validity window, as the validator's own cache keeps it.</summary>
-    private static readonly TimeSpan ProofLifetime = new DpopOptions().MaxAge + TimeSpan.FromSeconds(1);
-
-    private static string? CheckProof(ProofUse p, AuditEvent e, DateTimeOffset now)
-    {
-        if (e.Action != "gateway.call" || e.Decision != Decisions.Allow) return "a proof goes with a gateway.call allow decision only";
-        if (string.IsNullOrEmpty(p.Jkt) || p.Jkt.Length > 64 || string.IsNullOrEmpty(p.Jti) || p.Jti.Length > 256) return "a proof names its key thumbprint (jkt) and jti, each bounded";
-        if ((now - p.IssuedAt).Duration() > MaxClockSkew) return "a proof's iat is more than 5 minutes from the server's clock";
-        return null;
     }
 
     private static string? Check(AuditEvent? e, DateTimeOffset now)

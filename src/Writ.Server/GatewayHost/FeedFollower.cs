@@ -56,7 +56,7 @@ internal sealed class FeedFollower(ServerLink link, StatusView view, PolicyHolde
     private static readonly TimeSpan Lease = Poll + TimeSpan.FromSeconds(2);
 
     /// <summary>Token expiry and task deadlines are checked with this gateway's clock: it must agree with the server's.</summary>
-    private static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(30);
+    internal static readonly TimeSpan MaxClockSkew = TimeSpan.FromSeconds(30);
 
     private GatewayState? _applied;
     private volatile bool _inStep;

@@ -78,6 +78,7 @@ public static class WritServer
         s.AddSingleton<TokenStatus>();
         s.AddSingleton<BoundTokenAuthenticator>();
         s.AddSingleton<GatewayFeed>();
+        s.AddSingleton<GatewayProofs>();
         s.AddSingleton<SecretVault>();
         s.AddSingleton<IUpstreamSecrets>(sp => sp.GetRequiredService<SecretVault>());
         s.AddSingleton(new GatewayOptions());

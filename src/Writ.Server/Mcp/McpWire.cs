@@ -112,7 +112,7 @@ internal sealed class McpStdioWire : IMcpWire
                 Stop();
                 throw new McpDownstreamUnavailableException("the downstream MCP server stopped reading its input");
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
             {
                 throw new McpDownstreamUnavailableException("the downstream MCP server closed its input", e);
             }
@@ -154,6 +154,8 @@ internal sealed class McpStdioWire : IMcpWire
                     length -= start;
                     scanned -= start;
                 }
+                // After a large message, give the memory back instead of holding it for the life of the connection.
+                if (buffer.Length > 1024 * 1024 && length < 64 * 1024) buffer = buffer[..(64 * 1024)];
             }
         }
         catch (Exception)
@@ -162,8 +164,8 @@ internal sealed class McpStdioWire : IMcpWire
         }
         finally
         {
-            Stop();
             _closed.TrySetResult();
+            Stop();
         }
     }
 
@@ -192,22 +194,28 @@ internal sealed class McpStdioWire : IMcpWire
         {
             if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         }
-        catch (Exception e) when (e is InvalidOperationException or Win32Exception)
+        catch (Exception)
         {
-            // Already gone.
+            // Already gone, or part of its tree cannot be stopped (AggregateException): best effort, and it runs on the
+            // reader thread, where nothing may escape.
         }
     }
 
     /// <summary>Closes the server's stdin (a well-behaved server exits on it), waits up to 2 s, then stops it.</summary>
     public async ValueTask DisposeAsync()
     {
+        var held = await _writing.WaitAsync(TimeSpan.FromSeconds(2));
         try
         {
-            await _writing.WaitAsync(TimeSpan.FromSeconds(2));
             _stdin.Close();
         }
         catch (IOException)
         {
+        }
+        finally
+        {
+            // A reply the reader is still sending (a ping answered while closing) must find the lock free and fail cleanly.
+            if (held) _writing.Release();
         }
         using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(2)))
         {

@@ -105,6 +105,8 @@ internal sealed class SqliteEngine : Engine
         try
         {
             var s = _audit ??= new AuditStatements(_writer);
+            // A ROLLBACK that failed after an earlier failure left its transaction open: close it, or nothing commits again.
+            if (_writer.Handle is { IsInvalid: false } open && raw.sqlite3_get_autocommit(open) == 0) s.Rollback.ExecuteNonQuery();
             // BEGIN IMMEDIATE takes the database write lock before the head is read: another process appending
             // to the same file waits (busy_timeout) instead of chaining onto a stale head.
             s.Begin.ExecuteNonQuery();
