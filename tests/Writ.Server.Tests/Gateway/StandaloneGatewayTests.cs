@@ -93,8 +93,11 @@ public sealed class StandaloneGatewayTests : GatewayTests
 
     // ---------- a proof replayed at another gateway replica (invariant 3 across processes) ----------
 
-    /// <summary>A call through edge-1, and the very same request (token and DPoP proof) for edge-2, a second replica behind the same URL.</summary>
-    private async Task<(HttpResponseMessage First, HttpResponseMessage Replayed, string TaskId)> ReplayAtSecondReplicaAsync(HttpMethod method, string path)
+    /// <summary>
+    /// A call through edge-1, answered, and the very same request (token and DPoP proof) for edge-2, a second replica
+    /// behind the same URL, refused as a replay. Returns edge-2's answer and the task.
+    /// </summary>
+    private async Task<(HttpResponseMessage Replayed, string TaskId)> ReplayAtSecondReplicaAsync(HttpMethod method, string path)
     {
         var token = (await Writ.Admin().CreateGatewayTokenAsync("edge-2")).Token;
         var second = await StartReplicaAsync(token, "edge-2", Writ.Server.CreateHandler());
@@ -112,7 +115,11 @@ public sealed class StandaloneGatewayTests : GatewayTests
             var refused = await second.GetTestServer().CreateClient().SendAsync(replay);
             await refused.Content.LoadIntoBufferAsync();
             await second.Services.GetRequiredService<Writ.Server.Hosting.AuditLog>().FlushAsync(CancellationToken.None);
-            return (answered, refused, taskId);
+
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Equal("dpop.replayed", await CodeAsync(refused));
+            return (refused, taskId);
         }
         finally
         {
@@ -124,11 +131,8 @@ public sealed class StandaloneGatewayTests : GatewayTests
     [Fact]
     public async Task ProofReplayedAtAnotherReplica_Write_IsRefusedBeforeItIsSent_AndAuditedAsDeny()
     {
-        var (first, replayed, taskId) = await ReplayAtSecondReplicaAsync(HttpMethod.Post, "/gw/crm/customers/12345/search");
+        var (_, taskId) = await ReplayAtSecondReplicaAsync(HttpMethod.Post, "/gw/crm/customers/12345/search");
 
-        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
-        Assert.Equal("dpop.replayed", await CodeAsync(replayed));
         Assert.Single(Upstream.Received); // the replay never left edge-2
         var audit = await Writ.Admin().SearchAuditAsync(task: taskId);
         var denied = Assert.Single(audit, a => a.Action == "gateway.call" && a.Decision == "deny");
@@ -140,11 +144,8 @@ public sealed class StandaloneGatewayTests : GatewayTests
     [Fact]
     public async Task ProofReplayedAtAnotherReplica_Read_GetsNoAnswer()
     {
-        var (first, replayed, taskId) = await ReplayAtSecondReplicaAsync(HttpMethod.Get, "/gw/crm/customers/12345");
+        var (replayed, taskId) = await ReplayAtSecondReplicaAsync(HttpMethod.Get, "/gw/crm/customers/12345");
 
-        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
-        Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
-        Assert.Equal("dpop.replayed", await CodeAsync(replayed));
         // A read is sent while its decision commits (it changes nothing); what came back is dropped, not relayed.
         Assert.DoesNotContain("\"ok\":true", await replayed.Content.ReadAsStringAsync());
         Assert.Contains(await Writ.Admin().SearchAuditAsync(task: taskId), a => a.Action == "gateway.call" && a.Decision == "deny" && a.Reason == "dpop.replayed");
