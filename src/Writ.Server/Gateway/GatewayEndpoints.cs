@@ -202,8 +202,8 @@ internal static partial class GatewayEndpoints
         // The record is committed even if the agent hangs up meanwhile (CancellationToken.None): once the request may be
         // on its way upstream, the log must say so.
         var safe = call.Action == PolicyActions.Read && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
-        // The proof goes with the decision: a server taking a standalone gateway's records refuses a proof another
-        // gateway (or the server itself) has already seen, and the decision comes back as a deny (RefusedAsync).
+        // The proof goes with the decision: the server taking a standalone gateway's records refuses a proof another
+        // gateway process following it has already used, and the decision comes back as a deny (RefusedAsync).
         var proof = call.Proof is { } p ? new ProofUse(p.Jkt, p.Jti, p.IssuedAt) : null;
         var decided = audit.RecordAsync(Event(clock, call, Decisions.Allow, null, null, 0, started, outcome: false), null, safe ? CancellationToken.None : ct, proof);
         if (!safe && await RefusedAsync(http, decided)) return;
@@ -316,14 +316,14 @@ internal static partial class GatewayEndpoints
 
     /// <summary>
     /// Waits for the allow decision to be durable; true (and the agent answered 401) if it came back a deny: the audit
-    /// log behind a standalone gateway had already seen the call's DPoP proof, used at another gateway or the server.
+    /// log behind a standalone gateway had already seen the call's DPoP proof, used at another gateway process.
     /// </summary>
     private static async Task<bool> RefusedAsync(HttpContext http, Task<AuditRecord> decided)
     {
         var record = await decided;
         if (record.Event.Decision != Decisions.Deny) return false;
         http.Response.Headers.WWWAuthenticate = "DPoP error=\"invalid_token\"";
-        await WriteProblemAsync(http, 401, record.Event.Reason ?? DpopErrors.Replayed, "this proof was already used (jti), at another gateway or at the server");
+        await WriteProblemAsync(http, 401, record.Event.Reason ?? DpopErrors.Replayed, "this proof was already used (jti), at another gateway");
         return true;
     }
 
