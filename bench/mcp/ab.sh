@@ -19,16 +19,20 @@ if curl -s -o /dev/null "$ADDR/"; then echo "port 18437 is in use; stop what lis
 
 REFS=("$@"); [ ${#REFS[@]} -gt 0 ] || REFS=(HEAD)
 for ref in "${REFS[@]}"; do
+  git -C "$REPO" rev-parse --verify --quiet "$ref^{commit}" >/dev/null || { echo "ab.sh: '$ref' is not a commit in $REPO (give git refs, e.g. HEAD~2 HEAD)" >&2; exit 2; }
+done
+for ref in "${REFS[@]}"; do
   echo "== building $ref (Release) =="
-  git -C "$REPO" worktree add --detach -f "$WORK/src-$ref" "$ref" >/dev/null 2>&1
-  dotnet publish "$WORK/src-$ref/src/Writ.Cli" -c Release -o "$WORK/bin-$ref" >/dev/null
-  git -C "$REPO" worktree remove --force "$WORK/src-$ref"
+  dir=${ref//[^A-Za-z0-9._-]/_}
+  git -C "$REPO" worktree add --detach -f "$WORK/src-$dir" "$ref" >/dev/null
+  dotnet publish "$WORK/src-$dir/src/Writ.Cli" -c Release -o "$WORK/bin-$dir" >/dev/null
+  git -C "$REPO" worktree remove --force "$WORK/src-$dir"
 done
 
 p50() { sed -n 's|.*p50=\([0-9]*\)us.*|\1|p'; }
 for round in $(seq "$ROUNDS"); do for ref in "${REFS[@]}"; do
   run="$WORK/run"; rm -rf "$run"; mkdir -p "$run"
-  WRIT="dotnet $WORK/bin-$ref/writ.dll"
+  WRIT="dotnet $WORK/bin-${ref//[^A-Za-z0-9._-]/_}/writ.dll"
   sed "s|@EVERYTHING@|$EV|; s|@NODE@|$(command -v node)|" "$REPO/bench/mcp/policy.yaml" > "$run/policy.yaml"
   DOTNET_TieredPGO=1 Logging__LogLevel__Default=Warning start "$run/writ.log" $WRIT server --dev --data "$run/data" --urls $ADDR --policy "$run/policy.yaml"
   wait_http $ADDR/healthz

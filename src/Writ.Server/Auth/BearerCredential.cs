@@ -28,6 +28,17 @@ internal static class BearerCredential
     }
 
     /// <summary>
+    /// The answer to a credential that <see cref="Read"/> or its check refused: a Bearer challenge for <paramref name="realm"/>
+    /// (none for an agent credential, which no Bearer token would fix), the refusal audited as <paramref name="action"/>.
+    /// </summary>
+    public static async Task<IResult> RefuseAsync(HttpContext http, Error error, string realm, string action)
+    {
+        if (error.Code != "auth.agent_forbidden") http.Response.Headers.WWWAuthenticate = $"Bearer realm=\"{realm}\"";
+        await AuditRefusalAsync(http, action, ActorKinds.Unknown, "unknown", error.Code);
+        return Http.Problems.Of(error);
+    }
+
+    /// <summary>
     /// A refused call is a security event: recorded (as <paramref name="action"/>) with the method and path, never the token.
     /// </summary>
     public static Task AuditRefusalAsync(HttpContext http, string action, string actorKind, string actorId, string code)

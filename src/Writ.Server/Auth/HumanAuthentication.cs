@@ -31,12 +31,7 @@ internal static class HumanAuthentication
         {
             var http = context.HttpContext;
             var result = await AuthenticateAsync(http);
-            if (!result.IsSuccess)
-            {
-                if (result.Error!.Code != "auth.agent_forbidden") http.Response.Headers.WWWAuthenticate = "Bearer realm=\"writ\"";
-                await BearerCredential.AuditRefusalAsync(http, "human.auth", ActorKinds.Unknown, "unknown", result.Error.Code);
-                return Problems.Of(result.Error);
-            }
+            if (!result.IsSuccess) return await BearerCredential.RefuseAsync(http, result.Error!, "writ", "human.auth");
             var caller = result.Value;
             var allowed = http.GetEndpoint()?.Metadata.GetMetadata<AllowedRoles>()?.Roles ?? [];
             if (!allowed.Any(r => caller.Roles.Contains(r, StringComparer.Ordinal)))

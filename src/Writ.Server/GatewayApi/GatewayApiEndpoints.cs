@@ -53,12 +53,7 @@ internal static class GatewayApiEndpoints
         {
             var http = context.HttpContext;
             var caller = await AuthenticateAsync(http);
-            if (!caller.IsSuccess)
-            {
-                if (caller.Error!.Code != "auth.agent_forbidden") http.Response.Headers.WWWAuthenticate = "Bearer realm=\"writ-gateway\"";
-                await BearerCredential.AuditRefusalAsync(http, "gateway.auth", ActorKinds.Unknown, "unknown", caller.Error.Code);
-                return Problems.Of(caller.Error);
-            }
+            if (!caller.IsSuccess) return await BearerCredential.RefuseAsync(http, caller.Error!, "writ-gateway", "gateway.auth");
             caller.Value.AttachTo(http);
             return await next(context);
         });

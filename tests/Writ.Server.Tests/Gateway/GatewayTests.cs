@@ -164,6 +164,15 @@ public class GatewayTests : IAsyncLifetime
         return response;
     }
 
+    /// <summary>The same request again: the same token and the very same DPoP proof (a replay).</summary>
+    protected static HttpRequestMessage Replay(HttpRequestMessage first, HttpContent? content = null)
+    {
+        var replay = new HttpRequestMessage(first.Method, first.RequestUri) { Content = content };
+        replay.Headers.Authorization = first.Headers.Authorization;
+        replay.Headers.Add("DPoP", first.Headers.GetValues("DPoP"));
+        return replay;
+    }
+
     private static async Task<string?> CodeAsync(HttpResponseMessage response)
     {
         var text = await response.Content.ReadAsStringAsync();
@@ -279,9 +288,7 @@ public class GatewayTests : IAsyncLifetime
         var s = await StartAsync();
         using var first = new HttpRequestMessage(HttpMethod.Get, GatewayBase + "/gw/crm/customers/12345");
         s.Agent.Client.Authorize(first, s.Credential);
-        using var replay = new HttpRequestMessage(HttpMethod.Get, GatewayBase + "/gw/crm/customers/12345");
-        replay.Headers.Authorization = first.Headers.Authorization;
-        replay.Headers.Add("DPoP", first.Headers.GetValues("DPoP"));
+        using var replay = Replay(first);
 
         Assert.Equal(HttpStatusCode.OK, (await GatewayHttp().SendAsync(first)).StatusCode);
         var response = await GatewayHttp().SendAsync(replay);

@@ -106,9 +106,7 @@ public sealed class StandaloneGatewayTests : GatewayTests
             var (agent, taskId, credential) = await SessionAsync();
             using var first = new HttpRequestMessage(method, PublicUrl + path) { Content = method == HttpMethod.Post ? new StringContent("q") : null };
             agent.Client.Authorize(first, credential);
-            using var replay = new HttpRequestMessage(method, PublicUrl + path) { Content = method == HttpMethod.Post ? new StringContent("q") : null };
-            replay.Headers.Authorization = first.Headers.Authorization;
-            replay.Headers.Add("DPoP", first.Headers.GetValues("DPoP"));
+            using var replay = Replay(first, method == HttpMethod.Post ? new StringContent("q") : null);
 
             var answered = await GatewayHttp().SendAsync(first);
             await answered.Content.LoadIntoBufferAsync();
