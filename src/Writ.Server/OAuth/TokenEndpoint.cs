@@ -118,7 +118,7 @@ internal sealed partial class TokenEndpoint(
         if (granted?.WindowEndsAt is { } windowEnds && expires > windowEnds) expires = windowEnds;
         expires = DateTimeOffset.FromUnixTimeSeconds(expires.ToUnixTimeSeconds());
         var issuedAt = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
-        var jti = Ids.Random(18);
+        var jti = Ids.TimeOrdered(now);
         // Under an approval the credential carries the approval's normalised scope, so the window's close finds it.
         var scope = granted?.Request.Scope ?? request.Scope!;
         var claims = new AccessTokenClaims(
