@@ -15,7 +15,7 @@ dotnet build "$REPO/bench/Writ.Benchmarks" -c Release -o "$WORK/tools" >/dev/nul
 WRIT="dotnet $WORK/writ/writ.dll"
 
 ADDR=http://127.0.0.1:18430
-Logging__LogLevel__Default=Warning start "$WORK/writ.log" $WRIT server --dev --data "$WORK/data" --urls $ADDR
+DOTNET_TieredPGO=1 Logging__LogLevel__Default=Warning start "$WORK/writ.log" $WRIT server --dev --data "$WORK/data" --urls $ADDR
 WP=$LAST; wait_http $ADDR/healthz
 export WRIT_ADDR=$ADDR XDG_CONFIG_HOME="$WORK/config"
 export WRIT_TOKEN=$(grep -o 'WRIT_TOKEN=.*' "$WORK/writ.log" | cut -d= -f2)
