@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What the two costs no build of Writ may skip do to its throughput: the DPoP proof's signature check (one ECDSA P-256
-# verify) and the durable audit log. It builds HEAD twice over in a throwaway worktree with checks-off.patch applied (two
+# verify) and the durable audit log. It builds HEAD in a throwaway worktree with checks-off.patch applied (two
 # environment switches that exist only there), then runs, interleaved with a fresh server each time and the peer in every
 # round: every check on, no proof signature check, no audit record, neither. The gap between the rows is what each costs on
 # this box; the "neither" row is the most the rest of the pipeline could give. Never ship that build.

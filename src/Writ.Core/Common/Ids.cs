@@ -15,10 +15,11 @@ public static class Ids
 
     /// <summary>
     /// A random id (<paramref name="bytes"/> bytes of entropy, as <see cref="Random"/>) that starts with <paramref name="at"/>
-    /// to the millisecond, in 8 characters that sort in time order: ids made later sort later, byte for byte. A store's
-    /// unique index on such ids grows at its right edge, so a commit of many new ones touches a page or two of it instead
-    /// of one random page per id (which is what each credential's jti did, before: most of the pages every issuance commit
-    /// wrote, and most of what its checkpoints copied back).
+    /// to the millisecond, in 8 characters that sort in time order: ids made later sort later, compared byte for byte (as
+    /// SQLite's BINARY collation does; a linguistic collation may differ on '-' and '_', which costs locality, not
+    /// correctness). A store's unique index on such ids grows at its right edge, so a commit of many new ones touches a
+    /// page or two of it instead of one random page per id (which is what each credential's jti did, before: most of the
+    /// pages every issuance commit wrote, and most of what its checkpoints copied back).
     /// </summary>
     public static string TimeOrdered(DateTimeOffset at, int bytes = 16)
     {

@@ -9,7 +9,7 @@ public sealed class IdsTests
     [Fact]
     public void TimeOrdered_SortsByTime_ByteForByte()
     {
-        // Ordinal order is what SQLite's BINARY collation and PostgreSQL's "C" comparison of ASCII use.
+        // Ordinal order: how SQLite's BINARY collation compares the credentials table's jti.
         var times = new[] { 0L, 1, 63, 64, 999, 1_000, 65_535, 86_400_000, 1L << 40 }
             .Select(ms => Start.AddMilliseconds(ms)).Prepend(DateTimeOffset.UnixEpoch).Append(DateTimeOffset.MaxValue).ToArray();
         var ids = times.Select(t => Ids.TimeOrdered(t)).ToArray();
