@@ -43,7 +43,7 @@ variant() { # variant LABEL ENV... : a fresh server with ENV, set up as bench/$W
     wp=$!; PIDS+=("$wp"); wait_http $ADDR/healthz; }
   # The gateway's credential must be stored (it is written with its audit record): set up on a server with the log on,
   # then restart on the same data with the variant's switches.
-  local wp; if [ "$WHAT" = gateway ]; then serve X=1; else serve "$@"; fi
+  local wp; if [ "$WHAT" = gateway ]; then serve; else serve "$@"; fi
   export WRIT_ADDR=$ADDR XDG_CONFIG_HOME="$d/config"
   export WRIT_TOKEN; WRIT_TOKEN=$(grep -o 'WRIT_TOKEN=.*' "$d/writ.log" | cut -d= -f2)
   local agent=support-bot@staging; [ "$WHAT" = gateway ] && agent=bench-bot@staging
@@ -71,7 +71,7 @@ variant() { # variant LABEL ENV... : a fresh server with ENV, set up as bench/$W
 
 for _ in $(seq "${ROUNDS:-2}"); do
   peer_bench
-  variant "writ, every check"          X=1
+  variant "writ, every check"
   variant "writ, no proof signature"   WRIT_CEILING_SKIP_PROOF_SIGNATURE=1
   variant "writ, no audit"             WRIT_CEILING_SKIP_AUDIT=1
   variant "writ, neither"              WRIT_CEILING_SKIP_PROOF_SIGNATURE=1 WRIT_CEILING_SKIP_AUDIT=1
