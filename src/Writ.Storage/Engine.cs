@@ -34,6 +34,37 @@ internal abstract class Engine : IAsyncDisposable
     /// <inheritdoc cref="IAuditStore.AppendAsync"/>
     public abstract Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(IReadOnlyList<AuditAppend> batch, CancellationToken ct);
 
+    /// <summary>
+    /// Appends a batch inside a write transaction <see cref="WriteAsync{T}"/> opened (same head lock, same chaining as
+    /// <see cref="AppendAuditAsync(IReadOnlyList{AuditAppend}, CancellationToken)"/>), so it commits or rolls back with
+    /// that transaction's other writes.
+    /// </summary>
+    protected abstract Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<AuditAppend> batch, CancellationToken ct);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> and appends the audit record <paramref name="audit"/> makes of its result in the same
+    /// transaction: the change and its record are durable together or not at all (invariant 7), for writes whose record
+    /// names what only the write knows (a version number, the agent an enrollment code was for). When
+    /// <paramref name="audit"/> returns null (the work refused and wrote nothing) nothing is appended; the caller audits
+    /// the refusal itself. A failed append throws <see cref="AuditUnavailableException"/>; the commit failing throws what it threw.
+    /// </summary>
+    public Task<T> WriteAuditedAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, Func<T, AuditEvent?> audit, CancellationToken ct) =>
+        WriteAsync(async (c, tx) =>
+        {
+            var result = await work(c, tx).ConfigureAwait(false);
+            if (audit(result) is not { } record) return result;
+            try
+            {
+                await AppendAuditAsync(c, tx, [new AuditAppend(record)], ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Rolls the transaction back with the change: the caller answers as for any audit failure.
+                throw new AuditUnavailableException(ex);
+            }
+            return result;
+        }, ct);
+
     public abstract bool IsUniqueViolation(Exception ex);
 
     public abstract ValueTask DisposeAsync();

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Data.Sqlite;
 using Writ.Client.Http;
+using Writ.Client.Keys;
 
 namespace Writ.Server.Tests;
 
@@ -105,6 +106,29 @@ public sealed class AuditTrailTests : IAsyncLifetime
         var codes = db.CreateCommand();
         codes.CommandText = "SELECT COUNT(*) FROM enrollment_codes";
         Assert.Equal(1L, (long)(await codes.ExecuteScalarAsync())!); // only the one the fixture used to enroll
+    }
+
+    [Fact]
+    public async Task SecretPutAndEnrollment_WhenAuditCannotBeWritten_WriteNothing()
+    {
+        var code = await _writ.Admin().CreateEnrollmentCodeAsync("support-bot@staging");
+        await _writ.BlockAuditAsync();
+
+        var put = await Assert.ThrowsAsync<WritApiException>(() => _writ.Admin().PutSecretAsync("crm-api-key", "fake-upstream-value-for-tests"));
+        Assert.Equal((503, "audit.unavailable"), (put.Status, put.Code));
+        var key = AgentKeyPair.Generate();
+        var enroll = await Assert.ThrowsAsync<WritApiException>(() => WritAgentClient.EnrollAsync(_writ.Http(), new Uri(WritFixture.Issuer + "/"), code.Code, key));
+        Assert.Equal((503, "audit.unavailable"), (enroll.Status, enroll.Code));
+
+        await using var db = new SqliteConnection($"Data Source={_writ.DatabasePath}");
+        await db.OpenAsync();
+        var written = db.CreateCommand();
+        written.CommandText =
+            "SELECT (SELECT COUNT(*) FROM secret_versions), (SELECT COUNT(*) FROM agent_keys WHERE agent_id = 'support-bot@staging'), " +
+            "(SELECT COUNT(*) FROM enrollment_codes WHERE used_at IS NULL)";
+        await using var row = await written.ExecuteReaderAsync();
+        Assert.True(await row.ReadAsync());
+        Assert.Equal((0L, 0L, 1L), (row.GetInt64(0), row.GetInt64(1), row.GetInt64(2))); // the code is still unused
     }
 
     [Fact]

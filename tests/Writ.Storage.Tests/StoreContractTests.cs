@@ -134,20 +134,60 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         return hash;
     }
 
+    private static AuditEvent Enrolled(Agent agent, AgentKey key) =>
+        new(T0, ActorKinds.AiAgent, agent.Id, null, null, "agent.enroll", null, agent.Environment, null, null, Decisions.Allow, null, null, 0,
+            "{\"jkt\":\"" + key.Thumbprint + "\"}");
+
+    /// <summary>A record the store cannot append (no action, which the log requires): the append fails inside the write's transaction.</summary>
+    private static AuditEvent Unwritable() => NewEvent(0) with { Action = null! };
+
+    private static Task<Result<AgentKey>> EnrollAsync(IWritStore store, string codeHash, string thumbprint, string jwk, DateTimeOffset at, CancellationToken ct) =>
+        store.Agents.EnrollAsync(codeHash, thumbprint, jwk, at, Enrolled, ct);
+
+    [Fact]
+    public async Task Enroll_AppendsItsAuditRecordInTheSameTransaction()
+    {
+        await Store.Agents.UpsertAsync([NewAgent("bot@staging")], Ct);
+        var code = await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15));
+
+        Assert.True((await EnrollAsync(Store, code, "jkt-1", "{}", T0, Ct)).IsSuccess);
+
+        var records = new List<AuditRecord>();
+        await foreach (var r in Store.Audit.ReadAllAsync(Ct)) records.Add(r);
+        var enrolled = Assert.Single(records);
+        Assert.Equal(("agent.enroll", "bot@staging", "staging", "{\"jkt\":\"jkt-1\"}"),
+            (enrolled.Event.Action, enrolled.Event.ActorId, enrolled.Event.Environment, enrolled.Event.Details));
+        Assert.True((await AuditChain.VerifyAsync(Store.Audit.ReadAllAsync(Ct), [], _ => true, Ct)).Ok);
+    }
+
+    [Fact]
+    public async Task Enroll_WhenItsAuditRecordCannotBeAppended_WritesNothing()
+    {
+        await Store.Agents.UpsertAsync([NewAgent("bot@staging")], Ct);
+        var code = await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15));
+
+        await Assert.ThrowsAsync<AuditUnavailableException>(() => Store.Agents.EnrollAsync(code, "jkt-1", "{}", T0, (_, _) => Unwritable(), Ct));
+
+        Assert.Null(await Store.Agents.GetKeyAsync("jkt-1", Ct));
+        // The code was not consumed: the same enrollment goes through once the log can record it.
+        Assert.True((await EnrollAsync(Store, code, "jkt-1", "{}", T0, Ct)).IsSuccess);
+        Assert.True((await AuditChain.VerifyAsync(Store.Audit.ReadAllAsync(Ct), [], _ => true, Ct)).Ok);
+    }
+
     [Fact]
     public async Task Enroll_ValidCode_RegistersKeyAndConsumesCode()
     {
         await Store.Agents.UpsertAsync([NewAgent("bot@staging")], Ct);
         var code = await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15));
 
-        var result = await Store.Agents.EnrollAsync(code, "jkt-1", "{\"kty\":\"EC\"}", T0.AddMinutes(1), Ct);
+        var result = await EnrollAsync(Store, code, "jkt-1", "{\"kty\":\"EC\"}", T0.AddMinutes(1), Ct);
 
         Assert.True(result.IsSuccess, result.Error?.ToString());
         Assert.Equal("bot@staging", result.Value.AgentId);
         Assert.Equal(result.Value, await Store.Agents.GetKeyAsync("jkt-1", Ct));
         Assert.Equal(["jkt-1"], (await Store.Agents.ListKeysAsync("bot@staging", Ct)).Select(k => k.Thumbprint));
 
-        var again = await Store.Agents.EnrollAsync(code, "jkt-2", "{}", T0.AddMinutes(2), Ct);
+        var again = await EnrollAsync(Store, code, "jkt-2", "{}", T0.AddMinutes(2), Ct);
         Assert.Equal("enroll.code_used", again.Error?.Code);
         Assert.Null(await Store.Agents.GetKeyAsync("jkt-2", Ct));
     }
@@ -156,7 +196,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     public async Task GetKeyHolder_ReturnsKeyAgentAndOnlyTheAgentsOwnTask()
     {
         await Store.Agents.UpsertAsync([NewAgent("bot@staging", "reader"), NewAgent("other@staging")], Ct);
-        Assert.True((await Store.Agents.EnrollAsync(await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15)), "jkt-1", "{}", T0, Ct)).IsSuccess);
+        Assert.True((await EnrollAsync(Store, await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15)), "jkt-1", "{}", T0, Ct)).IsSuccess);
         await Store.Tasks.CreateAsync(NewTask("task_mine", "bot@staging", TimeSpan.FromHours(1)), Ct);
         await Store.Tasks.CreateAsync(NewTask("task_theirs", "other@staging", TimeSpan.FromHours(1)), Ct);
 
@@ -178,18 +218,18 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         await Store.Agents.UpsertAsync([NewAgent("bot@staging")], Ct);
         var code = await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15));
 
-        var result = await Store.Agents.EnrollAsync(code, "jkt-1", "{}", T0.AddMinutes(15), Ct);
+        var result = await EnrollAsync(Store, code, "jkt-1", "{}", T0.AddMinutes(15), Ct);
 
         Assert.Equal("enroll.code_expired", result.Error?.Code);
         Assert.Null(await Store.Agents.GetKeyAsync("jkt-1", Ct));
         // Still expired, not used: the failed attempt did not consume it.
-        Assert.Equal("enroll.code_expired", (await Store.Agents.EnrollAsync(code, "jkt-1", "{}", T0.AddMinutes(16), Ct)).Error?.Code);
+        Assert.Equal("enroll.code_expired", (await EnrollAsync(Store, code, "jkt-1", "{}", T0.AddMinutes(16), Ct)).Error?.Code);
     }
 
     [Fact]
     public async Task Enroll_UnknownCode_IsInvalid()
     {
-        var result = await Store.Agents.EnrollAsync(Ids.Sha256Hex("nope"), "jkt-1", "{}", T0, Ct);
+        var result = await EnrollAsync(Store, Ids.Sha256Hex("nope"), "jkt-1", "{}", T0, Ct);
         Assert.Equal("enroll.invalid_code", result.Error?.Code);
     }
 
@@ -198,7 +238,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     {
         await Store.Agents.UpsertAsync([NewAgent("bot@staging")], Ct);
         var code = await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15), usedAt: T0);
-        Assert.Equal("enroll.code_used", (await Store.Agents.EnrollAsync(code, "jkt-1", "{}", T0.AddMinutes(1), Ct)).Error?.Code);
+        Assert.Equal("enroll.code_used", (await EnrollAsync(Store, code, "jkt-1", "{}", T0.AddMinutes(1), Ct)).Error?.Code);
         Assert.Null(await Store.Agents.GetKeyAsync("jkt-1", Ct));
     }
 
@@ -207,15 +247,15 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     {
         await Store.Agents.UpsertAsync([NewAgent("bot@staging"), NewAgent("other@staging")], Ct);
         var first = await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15));
-        Assert.True((await Store.Agents.EnrollAsync(first, "jkt-1", "{}", T0, Ct)).IsSuccess);
+        Assert.True((await EnrollAsync(Store, first, "jkt-1", "{}", T0, Ct)).IsSuccess);
         var second = await AddCodeAsync("other@staging", TimeSpan.FromMinutes(15));
 
-        var result = await Store.Agents.EnrollAsync(second, "jkt-1", "{}", T0.AddMinutes(1), Ct);
+        var result = await EnrollAsync(Store, second, "jkt-1", "{}", T0.AddMinutes(1), Ct);
 
         Assert.Equal("enroll.key_exists", result.Error?.Code);
         Assert.Equal("bot@staging", (await Store.Agents.GetKeyAsync("jkt-1", Ct))!.AgentId);
         // The code was not consumed: it still works with a fresh key.
-        Assert.True((await Store.Agents.EnrollAsync(second, "jkt-2", "{}", T0.AddMinutes(2), Ct)).IsSuccess);
+        Assert.True((await EnrollAsync(Store, second, "jkt-2", "{}", T0.AddMinutes(2), Ct)).IsSuccess);
     }
 
     // ---------- tasks and credentials ----------
@@ -520,7 +560,33 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     private static readonly MasterKey SecretKey = MasterKey.FromBytes(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
 
     private Task<Result<SecretVersionMetadata>> PutSecretAsync(string name, string value, bool create, DateTimeOffset at) =>
-        Store.Secrets.AddVersionAsync(name, create, v => SecretRules.Seal(SecretKey, name, v, value), "admin", at, Ct);
+        Store.Secrets.AddVersionAsync(name, create, v => SecretRules.Seal(SecretKey, name, v, value), "admin", at, SecretWritten, Ct);
+
+    private static AuditEvent SecretWritten(SecretVersionMetadata written) =>
+        new(written.CreatedAt, ActorKinds.Human, written.CreatedBy, null, null, "secret.put", null, null, null, "crm-api-key", Decisions.Info, null, null, 0,
+            "{\"version\":" + written.Version + "}");
+
+    [Fact]
+    public async Task Secret_EachVersionAppendsItsAuditRecordInTheSameTransaction()
+    {
+        await PutSecretAsync("crm-api-key", "fake-value-1", create: true, T0);
+        await PutSecretAsync("crm-api-key", "fake-value-2", create: false, T0);
+
+        var details = new List<string?>();
+        await foreach (var r in Store.Audit.ReadAllAsync(Ct)) details.Add(r.Event.Details);
+        Assert.Equal(["{\"version\":1}", "{\"version\":2}"], details);
+    }
+
+    [Fact]
+    public async Task Secret_WhenItsAuditRecordCannotBeAppended_IsNotStored()
+    {
+        await Assert.ThrowsAsync<AuditUnavailableException>(() =>
+            Store.Secrets.AddVersionAsync("crm-api-key", true, v => SecretRules.Seal(SecretKey, "crm-api-key", v, "fake-value"), "admin", T0, _ => Unwritable(), Ct));
+
+        Assert.Null(await Store.Secrets.GetMetadataAsync("crm-api-key", Ct));
+        Assert.True((await PutSecretAsync("crm-api-key", "fake-value", create: true, T0)).IsSuccess);
+        Assert.Equal(1, (await Store.Secrets.GetMetadataAsync("crm-api-key", Ct))!.LatestVersion);
+    }
 
     private async Task<string> OpenSecretAsync(string name, int? version = null)
     {
@@ -602,7 +668,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         var second = await OpenAsync();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
-            (i % 2 == 0 ? Store : second).Secrets.AddVersionAsync("crm-api-key", false, v => SecretRules.Seal(SecretKey, "crm-api-key", v, "value-" + i), "admin", T0, Ct)));
+            (i % 2 == 0 ? Store : second).Secrets.AddVersionAsync("crm-api-key", false, v => SecretRules.Seal(SecretKey, "crm-api-key", v, "value-" + i), "admin", T0, SecretWritten, Ct)));
 
         Assert.All(results, r => Assert.True(r.IsSuccess, r.Error?.ToString()));
         Assert.Equal(Enumerable.Range(2, 8), results.Select(r => r.Value.Version).Order());
@@ -613,7 +679,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     public async Task Secrets_SealThrows_WritesNothing()
     {
         await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            Store.Secrets.AddVersionAsync("crm-api-key", true, _ => throw new InvalidOperationException("no key"), "admin", T0, Ct));
+            Store.Secrets.AddVersionAsync("crm-api-key", true, _ => throw new InvalidOperationException("no key"), "admin", T0, SecretWritten, Ct));
 
         Assert.Null(await Store.Secrets.GetMetadataAsync("crm-api-key", Ct));
     }

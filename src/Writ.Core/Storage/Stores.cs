@@ -30,9 +30,10 @@ public interface IAgentStore
     /// Consumes the enrollment code and registers the key in one transaction. Errors:
     /// <c>enroll.invalid_code</c> (unknown), <c>enroll.code_expired</c>, <c>enroll.code_used</c>,
     /// <c>enroll.key_exists</c> (thumbprint already enrolled). On error nothing is written:
-    /// a used or expired code stays as it was.
+    /// a used or expired code stays as it was. On success the record <paramref name="audit"/> makes of the agent and
+    /// its new key is appended to the audit log in the same transaction (invariant 7: no enrollment without its record).
     /// </summary>
-    Task<Result<AgentKey>> EnrollAsync(string codeHash, string thumbprint, string publicJwk, DateTimeOffset now, CancellationToken ct);
+    Task<Result<AgentKey>> EnrollAsync(string codeHash, string thumbprint, string publicJwk, DateTimeOffset now, Func<Agent, AgentKey, AuditEvent> audit, CancellationToken ct);
 
     Task<AgentKey?> GetKeyAsync(string thumbprint, CancellationToken ct);
 
@@ -168,9 +169,11 @@ public interface ISecretStore
     /// Adds the next version of <paramref name="name"/> in one transaction, serialised against other writers of secrets:
     /// reads the current latest version, calls <paramref name="seal"/> with the new version number (so the sealed value
     /// binds it), inserts. With <paramref name="create"/> the secret must not exist yet (else <c>secret.conflict</c>);
-    /// without it the secret must exist (else <c>secret.not_found</c>). On error nothing is written.
+    /// without it the secret must exist (else <c>secret.not_found</c>). On error nothing is written. On success the
+    /// record <paramref name="audit"/> makes of the new version is appended to the audit log in the same transaction.
     /// </summary>
-    Task<Result<SecretVersionMetadata>> AddVersionAsync(string name, bool create, Func<int, byte[]> seal, string createdBy, DateTimeOffset now, CancellationToken ct);
+    Task<Result<SecretVersionMetadata>> AddVersionAsync(string name, bool create, Func<int, byte[]> seal, string createdBy, DateTimeOffset now,
+        Func<SecretVersionMetadata, AuditEvent> audit, CancellationToken ct);
 
     /// <summary>The newest version, or the given one; null when there is none.</summary>
     Task<SecretVersion?> GetAsync(string name, int? version, CancellationToken ct);

@@ -125,16 +125,16 @@ internal static class AgentEndpoints
         if (proof.Value.Jkt != jkt) return Problems.Of(401, "enroll.proof_key_mismatch", "the DPoP proof must be signed by the key being enrolled");
 
         var now = clock.GetUtcNow();
-        var enrolled = await store.Agents.EnrollAsync(Ids.Sha256Hex(body.Value.Code), jkt, body.Value.Jwk, now, ct);
+        // The key and its audit record commit together: an enrollment the log cannot record does not happen (503).
+        var enrolled = await store.Agents.EnrollAsync(Ids.Sha256Hex(body.Value.Code), jkt, body.Value.Jwk, now, (agent, key) =>
+            new AuditEvent(now, OAuth.TokenEndpoint.ActorKindOf(agent), agent.Id, null, null, "agent.enroll", null, agent.Environment, null, null,
+                Decisions.Allow, null, null, 0, $$"""{"jkt":"{{key.Thumbprint}}"}"""), ct);
         if (!enrolled.IsSuccess)
         {
             await audit.RecordAsync(new AuditEvent(now, ActorKinds.Unknown, "unknown", null, null, "agent.enroll", null, null, null, null,
                 Decisions.Deny, enrolled.Error!.Code, null, 0, null), null, ct);
             return Problems.Of(enrolled.Error!, enrolled.Error!.Code == "enroll.key_exists" ? 409 : 400);
         }
-        var agent = await store.Agents.GetAsync(enrolled.Value.AgentId, ct);
-        await audit.RecordAsync(new AuditEvent(now, agent is null ? ActorKinds.AiAgent : OAuth.TokenEndpoint.ActorKindOf(agent), enrolled.Value.AgentId, null, null,
-            "agent.enroll", null, agent?.Environment, null, null, Decisions.Allow, null, null, 0, $$"""{"jkt":"{{jkt}}"}"""), null, ct);
         return Results.Json(new EnrollResponse(enrolled.Value.AgentId, jkt), Client.Http.WritJson.Options);
     }
 

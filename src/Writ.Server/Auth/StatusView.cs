@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Writ.Core.Agents;
+using Writ.Core.Audit;
 using Writ.Core.Common;
 using Writ.Core.Storage;
 using Writ.Core.Tasks;
@@ -163,8 +164,9 @@ internal sealed class StatusTrackingStore(IWritStore inner, Func<Task> changed) 
         // Last-seen and enrollment change nothing an issued token depends on.
         public Task TouchLastSeenAsync(string agentId, DateTimeOffset at, CancellationToken ct) => a.TouchLastSeenAsync(agentId, at, ct);
         public Task AddEnrollmentCodeAsync(EnrollmentCode code, CancellationToken ct) => a.AddEnrollmentCodeAsync(code, ct);
-        public Task<Result<AgentKey>> EnrollAsync(string codeHash, string thumbprint, string publicJwk, DateTimeOffset now, CancellationToken ct) =>
-            a.EnrollAsync(codeHash, thumbprint, publicJwk, now, ct);
+        public Task<Result<AgentKey>> EnrollAsync(string codeHash, string thumbprint, string publicJwk, DateTimeOffset now,
+            Func<Agent, AgentKey, AuditEvent> audit, CancellationToken ct) =>
+            a.EnrollAsync(codeHash, thumbprint, publicJwk, now, audit, ct);
         public Task<AgentKey?> GetKeyAsync(string thumbprint, CancellationToken ct) => a.GetKeyAsync(thumbprint, ct);
         public Task<KeyHolder?> GetKeyHolderAsync(string thumbprint, string? taskId, CancellationToken ct) => a.GetKeyHolderAsync(thumbprint, taskId, ct);
         public Task<IReadOnlyList<AgentKey>> ListKeysAsync(string agentId, CancellationToken ct) => a.ListKeysAsync(agentId, ct);

@@ -4,9 +4,6 @@ using Writ.Core.Storage;
 
 namespace Writ.Server.Hosting;
 
-/// <summary>The audit store could not make a record durable. The request that needed it fails (invariant 7).</summary>
-internal sealed class AuditUnavailableException(Exception inner) : Exception("the audit log could not be written", inner);
-
 /// <summary>
 /// Appends audit events through the group-committing <see cref="AuditWriter"/>. Awaiting the returned
 /// task means the event is durable; any failure surfaces as <see cref="AuditUnavailableException"/>, which

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Writ.Core.Audit;
 using Writ.Server.Hosting;
 using Writ.Server.Tasks;
 

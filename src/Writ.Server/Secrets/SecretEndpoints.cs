@@ -47,17 +47,18 @@ internal static class SecretEndpoints
         if (SecretRules.CheckName(name) is { } badName) return Problems.Of(badName);
 
         var body = await RequestBody.ReadJsonAsync<PutSecretRequest>(http.Request, MaxBodyBytes);
+        // The audit names the secret and the version written, never the value (invariant 4). A version is recorded in the
+        // transaction that writes it: a secret the log cannot record is not stored (503).
         var result = body.IsSuccess
-            ? await (create ? vault.CreateAsync(name, body.Value.Value, caller.ActorId, ct) : vault.RotateAsync(name, body.Value.Value, caller.ActorId, ct))
+            ? await vault.AddAsync(name, body.Value.Value, create, caller.ActorId, written =>
+                new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, action, null, null, null, name,
+                    Decisions.Info, null, null, 0, $$"""{"version":{{written.Version}}}"""), ct)
             : Result<SecretVersionMetadata>.Fail(body.Error!);
-
-        // The audit names the secret and the version written, never the value (invariant 4).
-        var details = result.IsSuccess ? $$"""{"version":{{result.Value.Version}}}""" : null;
-        await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, action, null, null, null, name,
-            result.IsSuccess ? Decisions.Info : Decisions.Deny, result.Error?.Code, null, 0, details), null, ct);
 
         if (!result.IsSuccess)
         {
+            await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, action, null, null, null, name,
+                Decisions.Deny, result.Error!.Code, null, 0, null), null, ct);
             var code = result.Error!.Code;
             return Problems.Of(result.Error, code == "request.too_large" || code == "secret.too_large" ? 413 : code == "request.unsupported_media_type" ? 415 : null);
         }

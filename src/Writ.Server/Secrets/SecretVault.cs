@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Writ.Core.Audit;
 using Writ.Core.Common;
 using Writ.Core.Crypto;
 using Writ.Core.Secrets;
@@ -23,19 +24,16 @@ internal sealed class SecretVault(IWritStore store, MasterKey masterKey, TimePro
     private readonly bool _cacheSealed = store.Engine == "sqlite";
     private long _generation;
 
-    /// <summary>Stores version 1 of a new secret; <c>secret.conflict</c> if it exists (rotate it instead).</summary>
-    public Task<Result<SecretVersionMetadata>> CreateAsync(string name, string value, string actor, CancellationToken ct) =>
-        AddAsync(name, value, create: true, actor, ct);
-
-    /// <summary>Adds the next version of an existing secret; <c>secret.not_found</c> if there is none. Old versions stay.</summary>
-    public Task<Result<SecretVersionMetadata>> RotateAsync(string name, string value, string actor, CancellationToken ct) =>
-        AddAsync(name, value, create: false, actor, ct);
-
-    private Task<Result<SecretVersionMetadata>> AddAsync(string name, string value, bool create, string actor, CancellationToken ct)
+    /// <summary>
+    /// Stores version 1 of a new secret (<paramref name="create"/>; <c>secret.conflict</c> if it exists) or the next version
+    /// of an existing one (<c>secret.not_found</c> if there is none; old versions stay). The version and the audit record
+    /// <paramref name="audit"/> makes of it commit together.
+    /// </summary>
+    public Task<Result<SecretVersionMetadata>> AddAsync(string name, string value, bool create, string actor, Func<SecretVersionMetadata, AuditEvent> audit, CancellationToken ct)
     {
         if (SecretRules.CheckName(name) is { } badName) return Task.FromResult(Result<SecretVersionMetadata>.Fail(badName));
         if (SecretRules.CheckValue(value) is { } badValue) return Task.FromResult(Result<SecretVersionMetadata>.Fail(badValue));
-        return Invalidating(store.Secrets.AddVersionAsync(name, create, version => SecretRules.Seal(masterKey, name, version, value), actor, clock.GetUtcNow(), ct));
+        return Invalidating(store.Secrets.AddVersionAsync(name, create, version => SecretRules.Seal(masterKey, name, version, value), actor, clock.GetUtcNow(), audit, ct));
     }
 
     private async Task<T> Invalidating<T>(Task<T> write)

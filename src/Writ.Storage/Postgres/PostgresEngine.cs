@@ -59,7 +59,16 @@ internal sealed class PostgresEngine(NpgsqlDataSource dataSource) : Engine
         if (batch.Count == 0) return [];
         await using var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+        var records = await AppendAuditAsync(connection, tx, batch, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return records;
+    }
 
+    protected override async Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(DbConnection c, DbTransaction t, IReadOnlyList<AuditAppend> batch, CancellationToken ct)
+    {
+        if (batch.Count == 0) return [];
+        var connection = (NpgsqlConnection)c;
+        var tx = (NpgsqlTransaction)t;
         long headSeq;
         string headHash;
         await using (var head = new NpgsqlCommand("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", connection, tx))
@@ -89,7 +98,6 @@ internal sealed class PostgresEngine(NpgsqlDataSource dataSource) : Engine
         commands.BatchCommands.Add(update);
 
         await commands.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
         return records;
     }
 

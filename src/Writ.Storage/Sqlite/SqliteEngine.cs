@@ -112,32 +112,7 @@ internal sealed class SqliteEngine : Engine
             s.Begin.ExecuteNonQuery();
             try
             {
-                long headSeq = 0;
-                var headHash = AuditChain.GenesisHash;
-                using (var reader = s.Head.ExecuteReader())
-                {
-                    if (reader.Read())
-                    {
-                        headSeq = reader.GetInt64(0);
-                        headHash = reader.GetString(1);
-                    }
-                }
-
-                var records = LinkBatch(batch, headSeq, headHash);
-                foreach (var r in records)
-                {
-                    var values = AuditSql.EventValues(r);
-                    for (var i = 0; i < s.EventParameters.Length; i++) s.EventParameters[i].Value = values[i] ?? DBNull.Value;
-                    s.InsertEvent.ExecuteNonQuery();
-                }
-                foreach (var b in batch)
-                {
-                    if (b.Credential is null) continue;
-                    var values = CredentialSql.Values(b.Credential);
-                    for (var i = 0; i < s.CredentialParameters.Length; i++) s.CredentialParameters[i].Value = values[i] ?? DBNull.Value;
-                    s.InsertCredential.ExecuteNonQuery();
-                }
-
+                var records = AppendLinked(s, batch);
                 s.Commit.ExecuteNonQuery();
                 return records;
             }
@@ -162,6 +137,58 @@ internal sealed class SqliteEngine : Engine
         {
             _writeLock.Release();
         }
+    }
+
+    /// <summary>
+    /// Inside <see cref="WriteAsync{T}"/>, which holds the write lock and has a transaction open on the writer connection:
+    /// the append's compiled statements join that transaction for this batch.
+    /// </summary>
+    protected override Task<IReadOnlyList<AuditRecord>> AppendAuditAsync(DbConnection connection, DbTransaction tx, IReadOnlyList<AuditAppend> batch, CancellationToken ct)
+    {
+        if (!ReferenceEquals(connection, _writer)) throw new InvalidOperationException("An audit append joins only a write transaction of this engine's writer.");
+        if (batch.Count == 0) return Task.FromResult<IReadOnlyList<AuditRecord>>([]);
+        var s = _audit ??= new AuditStatements(_writer);
+        s.Join((SqliteTransaction)tx);
+        try
+        {
+            return Task.FromResult<IReadOnlyList<AuditRecord>>(AppendLinked(s, batch));
+        }
+        finally
+        {
+            s.Join(null);
+        }
+    }
+
+    /// <summary>Reads the chain head, links the batch after it and inserts its events and credentials, in the open transaction.</summary>
+    private static AuditRecord[] AppendLinked(AuditStatements s, IReadOnlyList<AuditAppend> batch)
+    {
+        long headSeq = 0;
+        var headHash = AuditChain.GenesisHash;
+        using (var reader = s.Head.ExecuteReader())
+        {
+            if (reader.Read())
+            {
+                headSeq = reader.GetInt64(0);
+                headHash = reader.GetString(1);
+            }
+        }
+
+        var records = LinkBatch(batch, headSeq, headHash);
+        foreach (var r in records)
+        {
+            var values = AuditSql.EventValues(r);
+            for (var i = 0; i < s.EventParameters.Length; i++) s.EventParameters[i].Value = values[i] ?? DBNull.Value;
+            s.InsertEvent.ExecuteNonQuery();
+        }
+        foreach (var b in batch)
+        {
+            if (b.Credential is null) continue;
+            var values = CredentialSql.Values(b.Credential);
+            for (var i = 0; i < s.CredentialParameters.Length; i++) s.CredentialParameters[i].Value = values[i] ?? DBNull.Value;
+            s.InsertCredential.ExecuteNonQuery();
+        }
+
+        return records;
     }
 
     /// <summary>
@@ -198,6 +225,14 @@ internal sealed class SqliteEngine : Engine
         public SqliteParameter[] EventParameters { get; }
         public SqliteCommand InsertCredential { get; }
         public SqliteParameter[] CredentialParameters { get; }
+
+        /// <summary>Makes the statements that read and write rows run in <paramref name="tx"/> (null: in the one they begin themselves).</summary>
+        public void Join(SqliteTransaction? tx)
+        {
+            Head.Transaction = tx;
+            InsertEvent.Transaction = tx;
+            InsertCredential.Transaction = tx;
+        }
 
         public void Dispose()
         {

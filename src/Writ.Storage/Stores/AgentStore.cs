@@ -76,12 +76,15 @@ internal sealed class AgentStore(Engine engine) : IAgentStore
                 UsedAt = UnixMicros.FromOptional(code.UsedAt),
             }, tx, cancellationToken: ct)), ct);
 
-    public async Task<Result<AgentKey>> EnrollAsync(string codeHash, string thumbprint, string publicJwk, DateTimeOffset now, CancellationToken ct)
+    public async Task<Result<AgentKey>> EnrollAsync(string codeHash, string thumbprint, string publicJwk, DateTimeOffset now,
+        Func<Agent, AgentKey, AuditEvent> audit, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(audit);
         var nowMicros = UnixMicros.From(now);
+        Agent? agent = null;
         try
         {
-            return await engine.WriteAsync<Result<AgentKey>>(async (c, tx) =>
+            return await engine.WriteAuditedAsync<Result<AgentKey>>(async (c, tx) =>
             {
                 // Checks first, writes last: an error returns before anything is written.
                 var code = await c.QuerySingleOrDefaultAsync<CodeRow>(new CommandDefinition(
@@ -93,6 +96,10 @@ internal sealed class AgentStore(Engine engine) : IAgentStore
                 var exists = await c.ExecuteScalarAsync<long>(new CommandDefinition(
                     "SELECT COUNT(*) FROM agent_keys WHERE thumbprint = @thumbprint", new { thumbprint }, tx, cancellationToken: ct)).ConfigureAwait(false);
                 if (exists > 0) return KeyExists();
+                // The audit record names the agent's kind and environment: read in this transaction, as it stands now.
+                agent = (await c.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
+                    $"SELECT {AgentColumns} FROM agents WHERE id = @agentId", new { agentId = code.AgentId }, tx, cancellationToken: ct)).ConfigureAwait(false))?.ToAgent();
+                if (agent is null) return Result<AgentKey>.Fail("enroll.invalid_code", "The enrollment code is not valid.");
 
                 await c.ExecuteAsync(new CommandDefinition(
                     "UPDATE enrollment_codes SET used_at = @now WHERE code_hash = @codeHash", new { codeHash, now = nowMicros }, tx, cancellationToken: ct)).ConfigureAwait(false);
@@ -100,7 +107,7 @@ internal sealed class AgentStore(Engine engine) : IAgentStore
                     "INSERT INTO agent_keys (thumbprint, agent_id, public_jwk, created_at, revoked_at) VALUES (@thumbprint, @agentId, @publicJwk, @now, NULL)",
                     new { thumbprint, agentId = code.AgentId, publicJwk, now = nowMicros }, tx, cancellationToken: ct)).ConfigureAwait(false);
                 return new AgentKey(thumbprint, code.AgentId, publicJwk, UnixMicros.ToTime(nowMicros), null);
-            }, ct).ConfigureAwait(false);
+            }, enrolled => enrolled.IsSuccess ? audit(agent!, enrolled.Value) : null, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (engine.IsUniqueViolation(ex))
         {

@@ -10,11 +10,13 @@ internal sealed class SecretStore(Engine engine) : ISecretStore
 {
     private const string Columns = "name AS Name, version AS Version, created_by AS CreatedBy, created_at AS CreatedAt";
 
-    public Task<Result<SecretVersionMetadata>> AddVersionAsync(string name, bool create, Func<int, byte[]> seal, string createdBy, DateTimeOffset now, CancellationToken ct)
+    public Task<Result<SecretVersionMetadata>> AddVersionAsync(string name, bool create, Func<int, byte[]> seal, string createdBy, DateTimeOffset now,
+        Func<SecretVersionMetadata, AuditEvent> audit, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(seal);
+        ArgumentNullException.ThrowIfNull(audit);
         var at = UnixMicros.From(now);
-        return engine.WriteAsync<Result<SecretVersionMetadata>>(async (c, tx) =>
+        return engine.WriteAuditedAsync<Result<SecretVersionMetadata>>(async (c, tx) =>
         {
             // Two rotations at once must not both take the same number (the primary key would refuse the second anyway).
             if (engine.SerializeSql("writ.secret_versions") is { } serialize)
@@ -31,7 +33,7 @@ internal sealed class SecretStore(Engine engine) : ISecretStore
                 "INSERT INTO secret_versions (name, version, sealed_value, created_by, created_at) VALUES (@name, @version, @sealedValue, @createdBy, @at)",
                 new { name, version = (long)version, sealedValue, createdBy, at }, tx, cancellationToken: ct)).ConfigureAwait(false);
             return new SecretVersionMetadata(version, createdBy, UnixMicros.ToTime(at));
-        }, ct);
+        }, written => written.IsSuccess ? audit(written.Value) : null, ct);
     }
 
     public async Task<SecretVersion?> GetAsync(string name, int? version, CancellationToken ct)
