@@ -23,6 +23,7 @@ public sealed class AuditWriter : IAsyncDisposable
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
     private readonly TimeSpan _deferDelay;
+    private readonly CommitThread _committer;
 
     public AuditWriter(IAuditAppender store, int maxBatch = 512, TimeSpan? deferDelay = null)
     {
@@ -31,36 +32,8 @@ public sealed class AuditWriter : IAsyncDisposable
         _store = store;
         _maxBatch = maxBatch;
         _deferDelay = deferDelay ?? TimeSpan.FromMilliseconds(10);
-        _loop = StartLoop();
-    }
-
-    /// <summary>
-    /// The loop runs on a thread of its own, not the thread pool's: a SQLite commit blocks its thread in the fsync for most
-    /// of the time the writer is busy, and on a small machine the pool then has one worker fewer for requests than it
-    /// thinks (2 cores: one of its two, with the box a quarter idle; issuance went from 6,817 to 7,744 tokens/s at 32
-    /// connections when the pool was simply given more threads, docs/performance.md).
-    /// </summary>
-    private Task StartLoop()
-    {
-        var ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                Run();
-                ended.SetResult();
-            }
-            catch (Exception e)
-            {
-                ended.SetException(e);
-            }
-        })
-        {
-            IsBackground = true,
-            Name = "writ audit writer",
-        };
-        thread.Start();
-        return ended.Task;
+        _committer = new CommitThread(store);
+        _loop = Task.Run(RunAsync);
     }
 
     /// <summary>
@@ -102,16 +75,29 @@ public sealed class AuditWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        finally
+        {
+            _committer.Dispose();
+        }
     }
 
-    private void Run()
+    /// <summary>
+    /// Batches of up to this many records are committed on the pool worker that runs the loop; larger ones on the
+    /// writer's own thread (<see cref="CommitThread"/>).
+    /// </summary>
+    private const int SmallBatch = 2;
+
+    private async Task RunAsync()
     {
         var batch = new List<Pending>(_maxBatch);
         var items = new List<AuditAppend>(_maxBatch);
         var barriers = new List<Pending>();
         var reader = _queue.Reader;
-        while (Block(reader.WaitToReadAsync()))
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
             items.Clear();
@@ -123,7 +109,7 @@ public sealed class AuditWriter : IAsyncDisposable
                 using var wait = new CancellationTokenSource(_deferDelay);
                 try
                 {
-                    if (Block(reader.WaitToReadAsync(wait.Token))) Drain(reader, batch, items, barriers);
+                    if (await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false)) Drain(reader, batch, items, barriers);
                 }
                 catch (OperationCanceledException) when (wait.IsCancellationRequested)
                 {
@@ -137,9 +123,10 @@ public sealed class AuditWriter : IAsyncDisposable
 
             try
             {
-                // Not the callers' tokens: one caller giving up must not abort the others' commit. Waited for on this
-                // thread, which is the writer's own (a PostgreSQL append's I/O completes on the pool and wakes it).
-                var records = _store.AppendAsync(items, CancellationToken.None).GetAwaiter().GetResult();
+                // Not the callers' tokens: one caller giving up must not abort the others' commit.
+                var records = batch.Count <= SmallBatch
+                    ? await _store.AppendAsync(items, CancellationToken.None).ConfigureAwait(false)
+                    : await _committer.CommitAsync(items).ConfigureAwait(false);
                 if (records.Count != batch.Count)
                 {
                     throw new InvalidOperationException($"The audit store returned {records.Count} records for a batch of {batch.Count}.");
@@ -153,8 +140,6 @@ public sealed class AuditWriter : IAsyncDisposable
             foreach (var b in barriers) b.Completion.TrySetResult(null!);
         }
     }
-
-    private static bool Block(ValueTask<bool> wait) => wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
 
     /// <summary>Moves what is waiting into the batch; true when a caller in it waits for durability.</summary>
     private bool Drain(ChannelReader<Pending> reader, List<Pending> batch, List<AuditAppend> items, List<Pending> barriers)
@@ -181,4 +166,67 @@ public sealed class AuditWriter : IAsyncDisposable
 
     /// <summary>One queued event; <see cref="Item"/> null marks a <see cref="FlushAsync"/> barrier.</summary>
     private sealed record Pending(AuditAppend? Item, TaskCompletionSource<AuditRecord> Completion, CancellationToken CancellationToken, bool Deferred = false);
+
+    /// <summary>
+    /// Where a batch of more than <see cref="SmallBatch"/> records is committed: a thread of the writer's own. A SQLite
+    /// commit blocks its thread in the fsync for most of the time the writer is busy, and under load that stuck one of
+    /// a 2-core box's two pool workers, leaving the box a quarter idle (issuance at 32 connections: 6,588 → 7,544
+    /// tokens/s once commits moved here). A small batch, the common case at low load, is committed by the loop's own
+    /// pool worker instead: handing it here and back costs two thread wake-ups (the writer's, then a pool worker's for
+    /// the callers), which added about 0.09 ms to every `writ mcp-proxy` call at one connection (docs/performance.md).
+    /// Two, not one: at one connection a gateway or MCP call's decision shares its commit with the previous call's outcome.
+    /// </summary>
+    private sealed class CommitThread : IDisposable
+    {
+        private readonly IAuditAppender _store;
+        private readonly SemaphoreSlim _ready = new(0);
+        private readonly Thread _thread;
+        private IReadOnlyList<AuditAppend>? _items;
+        private TaskCompletionSource<IReadOnlyList<AuditRecord>>? _done;
+        private volatile bool _stopping;
+
+        public CommitThread(IAuditAppender store)
+        {
+            _store = store;
+            _thread = new Thread(Run) { IsBackground = true, Name = "writ audit writer" };
+            _thread.Start();
+        }
+
+        /// <summary>Commits <paramref name="items"/> on this thread. One at a time: the writer's loop awaits each before the next.</summary>
+        public Task<IReadOnlyList<AuditRecord>> CommitAsync(IReadOnlyList<AuditAppend> items)
+        {
+            var done = new TaskCompletionSource<IReadOnlyList<AuditRecord>>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _items = items;
+            _done = done;
+            _ready.Release();
+            return done.Task;
+        }
+
+        private void Run()
+        {
+            while (true)
+            {
+                _ready.Wait();
+                if (_stopping) return;
+                var (items, done) = (_items!, _done!);
+                try
+                {
+                    // Waited for on this thread (a PostgreSQL append's I/O completes on the pool and wakes it).
+                    done.TrySetResult(_store.AppendAsync(items, CancellationToken.None).GetAwaiter().GetResult());
+                }
+                catch (Exception ex)
+                {
+                    done.TrySetException(ex);
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            _stopping = true;
+            _ready.Release();
+            _thread.Join();
+            _ready.Dispose();
+        }
+    }
 }
