@@ -19,6 +19,9 @@ public sealed class AuditWriterTests
 
         public List<int> BatchSizes { get; } = [];
 
+        /// <summary>Each commit's size and the thread it ran on: "pool", or the thread's name.</summary>
+        public List<(int Size, string? Thread)> Commits { get; } = [];
+
         public TaskCompletionSource FirstCommitEntered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public bool HoldFirstCommit { get; init; }
@@ -38,6 +41,7 @@ public sealed class AuditWriterTests
             lock (_gate)
             {
                 BatchSizes.Add(batch.Count);
+                Commits.Add((batch.Count, Thread.CurrentThread.IsThreadPoolThread ? "pool" : Thread.CurrentThread.Name));
                 number = BatchSizes.Count;
             }
             if (number == 1 && HoldFirstCommit)
@@ -98,6 +102,22 @@ public sealed class AuditWriterTests
         // Every caller gets its own record, in the order it queued.
         Assert.Equal(Enumerable.Range(1, 51).Select(i => (long)i), records.Select(r => r.Seq));
         Assert.All(records, (r, i) => Assert.Equal($"test.{i}", r.Event.Action));
+    }
+
+    [Fact]
+    public async Task Append_SmallBatchCommitsOnThePool_LargerOneOnTheWritersOwnThread()
+    {
+        var store = new FakeAuditStore { HoldFirstCommit = true };
+        await using var writer = new AuditWriter(store);
+
+        var first = writer.AppendAsync(Item(0), CancellationToken.None);
+        await store.FirstCommitEntered.Task;
+        var queued = Enumerable.Range(1, 5).Select(i => writer.AppendAsync(Item(i), CancellationToken.None)).ToList();
+        store.Release();
+        await Task.WhenAll(queued.Prepend(first));
+
+        // A batch that holds its thread in a commit (SQLite's fsync) under load must not hold a pool worker.
+        Assert.Equal([(1, "pool"), (5, "writ audit writer")], store.Commits);
     }
 
     [Fact]
