@@ -74,6 +74,19 @@ public sealed class AuditWriterTests
         public Task<IReadOnlyList<AuditCheckpoint>> ListCheckpointsAsync(CancellationToken ct) => throw new NotSupportedException();
     }
 
+    /// <summary>
+    /// One caller's commit is held open while <paramref name="queued"/> more callers queue behind it; then it is released.
+    /// Returns every caller's record, the first one's first.
+    /// </summary>
+    private static async Task<AuditRecord[]> AppendWhileFirstCommitIsHeldAsync(FakeAuditStore store, AuditWriter writer, int queued)
+    {
+        var first = writer.AppendAsync(Item(0), CancellationToken.None);
+        await store.FirstCommitEntered.Task;
+        var behind = Enumerable.Range(1, queued).Select(i => writer.AppendAsync(Item(i), CancellationToken.None)).ToList();
+        store.Release();
+        return await Task.WhenAll(behind.Prepend(first));
+    }
+
     [Fact]
     public async Task Append_LoneCaller_IsCommittedAtOnce()
     {
@@ -92,11 +105,7 @@ public sealed class AuditWriterTests
         var store = new FakeAuditStore { HoldFirstCommit = true };
         await using var writer = new AuditWriter(store);
 
-        var first = writer.AppendAsync(Item(0), CancellationToken.None);
-        await store.FirstCommitEntered.Task;
-        var queued = Enumerable.Range(1, 50).Select(i => writer.AppendAsync(Item(i), CancellationToken.None)).ToList();
-        store.Release();
-        var records = await Task.WhenAll(queued.Prepend(first));
+        var records = await AppendWhileFirstCommitIsHeldAsync(store, writer, 50);
 
         Assert.Equal([1, 50], store.BatchSizes);
         // Every caller gets its own record, in the order it queued.
@@ -110,11 +119,7 @@ public sealed class AuditWriterTests
         var store = new FakeAuditStore { HoldFirstCommit = true };
         await using var writer = new AuditWriter(store);
 
-        var first = writer.AppendAsync(Item(0), CancellationToken.None);
-        await store.FirstCommitEntered.Task;
-        var queued = Enumerable.Range(1, 5).Select(i => writer.AppendAsync(Item(i), CancellationToken.None)).ToList();
-        store.Release();
-        await Task.WhenAll(queued.Prepend(first));
+        await AppendWhileFirstCommitIsHeldAsync(store, writer, 5);
 
         // A batch that holds its thread in a commit (SQLite's fsync) under load must not hold a pool worker.
         Assert.Equal([(1, "pool"), (5, "writ audit writer")], store.Commits);
@@ -126,11 +131,7 @@ public sealed class AuditWriterTests
         var store = new FakeAuditStore { HoldFirstCommit = true };
         await using var writer = new AuditWriter(store, maxBatch: 8);
 
-        var first = writer.AppendAsync(Item(0), CancellationToken.None);
-        await store.FirstCommitEntered.Task;
-        var queued = Enumerable.Range(1, 50).Select(i => writer.AppendAsync(Item(i), CancellationToken.None)).ToList();
-        store.Release();
-        await Task.WhenAll(queued.Prepend(first));
+        await AppendWhileFirstCommitIsHeldAsync(store, writer, 50);
 
         Assert.Equal([1, 8, 8, 8, 8, 8, 8, 2], store.BatchSizes);
     }
