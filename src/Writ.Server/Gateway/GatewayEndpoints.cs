@@ -196,15 +196,17 @@ internal static partial class GatewayEndpoints
         timeout.CancelAfter(forwarder.Options.UpstreamTimeout);
 
         // The decision is durable before the agent sees anything (invariant 7). A call that may change something upstream
-        // waits for it before anything leaves. A read (GET or HEAD on a read route: safe, RFC 9110 §9.2.1) is sent while the
-        // commit is under way and its answer is held until the commit is done, so the fsync and the upstream round trip
-        // overlap instead of adding up; if the audit fails, the answer is dropped and the call fails.
+        // waits for it before anything leaves. A read (GET or HEAD on a read route: safe, RFC 9110 §9.2.1) is sent first and
+        // its decision committed while the upstream works (on this thread when the audit writer is idle), its answer held
+        // until the commit is done, so the fsync and the upstream round trip overlap instead of adding up; if the audit
+        // fails, the answer is dropped and the call fails.
         // The record is committed even if the agent hangs up meanwhile (CancellationToken.None): once the request may be
         // on its way upstream, the log must say so.
         var safe = call.Action == PolicyActions.Read && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
         // The proof goes with the decision: the server taking a standalone gateway's records refuses a proof another
         // gateway process following it has already used, and the decision comes back as a deny (RefusedAsync).
         var proof = call.Proof is { } p ? new ProofUse(p.Jkt, p.Jti, p.IssuedAt) : null;
+        var sent = safe ? forwarder.SendAsync(request, timeout.Token) : null;
         var decided = audit.RecordAsync(Event(clock, call, Decisions.Allow, null, null, 0, started, outcome: false), null, safe ? CancellationToken.None : ct, proof);
         if (!safe && await RefusedAsync(http, decided)) return;
         // Every path that answers the agent awaits it; this only keeps a failure on an unexpected path from going unobserved.
@@ -213,7 +215,7 @@ internal static partial class GatewayEndpoints
         HttpResponseMessage upstream;
         try
         {
-            upstream = await forwarder.SendAsync(request, timeout.Token);
+            upstream = await (sent ?? forwarder.SendAsync(request, timeout.Token));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -253,7 +253,7 @@ internal sealed class McpGateway(
         if (lease is null) return;
         var forwarded = new JsonObject();
         if (parameters?["cursor"] is { } cursor) forwarded["cursor"] = cursor.DeepClone();
-        var answer = await SendAsync(http, call, lease, target, method, id, forwarded, null);
+        var answer = await AwaitAnswerAsync(http, call, target, id, lease.Client.RequestAsync(method, forwarded, null, target.Timeout, http.RequestAborted));
         if (answer is null) return;
         if (answer is JsonRpcResponse { Result: JsonObject result })
         {
@@ -301,12 +301,14 @@ internal sealed class McpGateway(
         if (agentToken is not null && AcceptsSse(http.Request)) sse = new SseWriter(http, lease.Scrub);
 
         // The decision is durable before the agent sees anything (invariant 7). A call that may change state (any action
-        // but read) waits for it before anything reaches the downstream. A read changes nothing downstream: it is sent
-        // while the commit is under way and its answer is held until the commit is done, so the fsync and the downstream
-        // round trip overlap instead of adding up (as the HTTP gateway does for GET). A read that streams progress waits
-        // too, since each notification reaches the agent as it comes. The record is committed even if the agent hangs up
-        // meanwhile (CancellationToken.None): once the call may be on its way downstream, the log must say so.
+        // but read) waits for it before anything reaches the downstream. A read changes nothing downstream: it goes out
+        // first and its decision is committed while the downstream works (on this thread when the audit writer is idle),
+        // the answer held until the commit is done, so the fsync and the downstream round trip overlap instead of adding
+        // up (as the HTTP gateway does for GET). A read that streams progress waits too, since each notification reaches
+        // the agent as it comes. The record is committed even if the agent hangs up meanwhile (CancellationToken.None):
+        // once the call may be on its way downstream, the log must say so.
         var overlap = call.Action == PolicyActions.Read && sse is null;
+        var sent = overlap ? lease.Client.RequestAsync(method, forwarded, null, target.Timeout, ct) : null;
         call.Decided = AllowAsync(call, overlap ? CancellationToken.None : ct);
         call.DecisionRecorded = true;
         if (!overlap) await call.Decided;
@@ -316,12 +318,12 @@ internal sealed class McpGateway(
         JsonRpcMessage? answer;
         try
         {
-            answer = await SendAsync(http, call, lease, target, method, id, forwarded, sse is null ? null : p =>
+            answer = await AwaitAnswerAsync(http, call, target, id, sent ?? lease.Client.RequestAsync(method, forwarded, sse is null ? null : p =>
             {
                 var copy = (JsonObject)p!.DeepClone();
                 copy["progressToken"] = agentToken!.DeepClone();
                 return sse.WriteAsync(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = "notifications/progress", ["params"] = copy });
-            }, sse);
+            }, target.Timeout, ct), sse);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -355,14 +357,16 @@ internal sealed class McpGateway(
         }
     }
 
-    /// <summary>Sends to the downstream within the resource's timeout; a timeout or a dead downstream is audited and answered.</summary>
-    private async Task<JsonRpcMessage?> SendAsync(HttpContext http, Call call, McpDownstreamLease lease, McpServerTarget target, string method, JsonNode id,
-        JsonObject forwarded, Func<JsonNode?, ValueTask>? onProgress, SseWriter? sse = null)
+    /// <summary>
+    /// Waits for the downstream's answer to <paramref name="request"/> (sent with the resource's timeout); a timeout or a
+    /// dead downstream is audited and answered.
+    /// </summary>
+    private async Task<JsonRpcMessage?> AwaitAnswerAsync(HttpContext http, Call call, McpServerTarget target, JsonNode id, Task<JsonRpcMessage> request, SseWriter? sse = null)
     {
         var ct = http.RequestAborted;
         try
         {
-            return await lease.Client.RequestAsync(method, forwarded, onProgress, target.Timeout, ct);
+            return await request;
         }
         catch (McpDownstreamTimeoutException)
         {

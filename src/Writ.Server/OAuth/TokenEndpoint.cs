@@ -139,16 +139,15 @@ internal sealed partial class TokenEndpoint(
             PolicyVersion: compiled.Version);
         var credential = new IssuedCredential(jti, agent.Id, task.Id, resource, environment, scope, request.Target, proof.Value.Jkt, issuedAt, expires, null);
 
-        // Audit and signing overlap: the durable commit is under way while the CPU signs; the token
-        // leaves only after both are done.
-        var auditing = audit.RecordAsync(
+        // Signed first, then audited: the token leaves only once its record is durable, and an idle audit writer commits
+        // that record on this thread (AuditWriter), so there is nothing to overlap the signing with here.
+        var token = AccessTokenIssuer.Issue(claims, keys.Active);
+        await audit.RecordAsync(
             Event(agent, task, Decisions.Allow, granted is null ? decision.Code : GrantCode(granted), request, compiled.Version, environment, resource, started,
                   granted is null
                       ? $$"""{"jti":"{{jti}}","ttl":{{(int)(expires - issuedAt).TotalSeconds}}}"""
                       : $$"""{"jti":"{{jti}}","ttl":{{(int)(expires - issuedAt).TotalSeconds}},"approval":"{{granted.Id}}"}"""),
             credential, ct);
-        var token = AccessTokenIssuer.Issue(claims, keys.Active);
-        await auditing;
 
         return OAuthResults.Json(new TokenResponse(token, "DPoP", (int)(expires - issuedAt).TotalSeconds, scope, task.Id, environment, request.Target));
     }

@@ -22,6 +22,8 @@ public sealed class AuditWriterTests
         /// <summary>Each commit's size and the thread it ran on: "pool", or the thread's name.</summary>
         public List<(int Size, string? Thread)> Commits { get; } = [];
 
+        public List<int> CommitThreadIds { get; } = [];
+
         public TaskCompletionSource FirstCommitEntered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public bool HoldFirstCommit { get; init; }
@@ -42,6 +44,7 @@ public sealed class AuditWriterTests
             {
                 BatchSizes.Add(batch.Count);
                 Commits.Add((batch.Count, Thread.CurrentThread.IsThreadPoolThread ? "pool" : Thread.CurrentThread.Name));
+                CommitThreadIds.Add(Environment.CurrentManagedThreadId);
                 number = BatchSizes.Count;
             }
             if (number == 1 && HoldFirstCommit)
@@ -114,15 +117,49 @@ public sealed class AuditWriterTests
     }
 
     [Fact]
-    public async Task Append_SmallBatchCommitsOnThePool_LargerOneOnTheWritersOwnThread()
+    public async Task Append_OnAPoolWorkerWithTheWriterIdle_IsCommittedByTheCallerItself()
+    {
+        var store = new FakeAuditStore();
+        await using var writer = new AuditWriter(store);
+
+        var (callerThread, committed) = await Task.Run(() =>
+        {
+            var append = writer.AppendAsync(Item(1), CancellationToken.None);
+            return (Environment.CurrentManagedThreadId, append.IsCompleted);
+        });
+
+        // Done before AppendAsync returned, on the caller's own worker: no thread had to wake up for it.
+        Assert.True(committed);
+        Assert.Equal([(1, "pool")], store.Commits);
+        Assert.Equal(callerThread, store.CommitThreadIds[0]);
+    }
+
+    [Fact]
+    public async Task Append_QueuedDuringACommit_IsCommittedOnTheWritersOwnThread()
     {
         var store = new FakeAuditStore { HoldFirstCommit = true };
         await using var writer = new AuditWriter(store);
 
-        await AppendWhileFirstCommitIsHeldAsync(store, writer, 5);
+        await Task.Run(() => AppendWhileFirstCommitIsHeldAsync(store, writer, 5));
 
-        // A batch that holds its thread in a commit (SQLite's fsync) under load must not hold a pool worker.
+        // What queues under load is committed off the pool (a SQLite commit holds its thread in the fsync).
         Assert.Equal([(1, "pool"), (5, "writ audit writer")], store.Commits);
+    }
+
+    [Fact]
+    public async Task Append_FromAThreadOfItsOwn_IsCommittedOnTheWritersOwnThread()
+    {
+        var store = new FakeAuditStore();
+        await using var writer = new AuditWriter(store);
+        Task<AuditRecord>? append = null;
+
+        // Such a thread (an MCP downstream's reader) must not block in a commit.
+        var reader = new Thread(() => append = writer.AppendAsync(Item(1), CancellationToken.None)) { Name = "a reader" };
+        reader.Start();
+        reader.Join();
+        await append!;
+
+        Assert.Equal([(1, "writ audit writer")], store.Commits);
     }
 
     [Fact]
