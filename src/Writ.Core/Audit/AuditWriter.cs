@@ -108,6 +108,28 @@ public sealed class AuditWriter : IAsyncDisposable
         return pending.Completion.Task;
     }
 
+    /// <summary>
+    /// Appends several events, in order, and returns once all are committed: queued together, so an idle writer commits
+    /// them in one batch instead of one commit each. Fails as <see cref="AppendAsync"/> does; if the writer stops while
+    /// they are being queued, the ones already queued are still committed.
+    /// </summary>
+    public Task<AuditRecord[]> AppendAllAsync(IReadOnlyList<AuditAppend> items, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        if (ct.IsCancellationRequested) return Task.FromCanceled<AuditRecord[]>(ct);
+        var appended = new Task<AuditRecord>[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            ArgumentNullException.ThrowIfNull(items[i]);
+            var pending = new Pending(items[i], NewCompletion(), ct);
+            Enqueue(pending);
+            Interlocked.Increment(ref _awaited);
+            appended[i] = pending.Completion.Task;
+        }
+        CommitNow();
+        return Task.WhenAll(appended);
+    }
+
     /// <summary>Stops accepting events, commits everything already queued, and waits for the writer's thread to end.</summary>
     public async ValueTask DisposeAsync()
     {

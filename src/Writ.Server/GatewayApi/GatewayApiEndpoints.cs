@@ -257,7 +257,7 @@ internal static class GatewayApiEndpoints
             replayed[i] = true;
             accepted[i] = accepted[i] with { Decision = Decisions.Deny, Reason = DpopErrors.Replayed };
         }
-        var records = await Task.WhenAll(accepted.Select(e => audit.RecordAsync(e, null, http.RequestAborted)));
+        var records = await audit.RecordAllAsync(accepted, http.RequestAborted);
         return Results.Json(new AuditBatchAnswer(records.Select((r, i) => new AuditBatchRecord(r.Seq, r.PrevHash, r.Hash, replayed[i])).ToList()), WritJson.Options);
     }
 

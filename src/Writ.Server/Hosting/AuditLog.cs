@@ -33,11 +33,19 @@ internal sealed class AuditLog(AuditWriter writer, ILogger<AuditLog> logger)
     /// <summary>Waits until every record queued so far is committed, so a reader of the log sees deferred outcomes too.</summary>
     public Task FlushAsync(CancellationToken ct) => writer.FlushAsync(ct);
 
-    public async Task<AuditRecord> RecordAsync(AuditEvent e, IssuedCredential? credential = null, CancellationToken ct = default, ProofUse? proof = null)
+    /// <summary>Several records in one go (a standalone gateway's batch): committed together, in order.</summary>
+    public Task<AuditRecord[]> RecordAllAsync(IReadOnlyList<AuditEvent> events, CancellationToken ct) =>
+        FailClosedAsync(() => writer.AppendAllAsync(events.Select(e => new AuditAppend(e)).ToList(), ct), ct);
+
+    public Task<AuditRecord> RecordAsync(AuditEvent e, IssuedCredential? credential = null, CancellationToken ct = default, ProofUse? proof = null) =>
+        FailClosedAsync(() => writer.AppendAsync(new AuditAppend(e, credential, proof), ct), ct);
+
+    /// <summary>Any failure to append, except the caller giving up, is the audit log being unavailable.</summary>
+    private static async Task<T> FailClosedAsync<T>(Func<Task<T>> append, CancellationToken ct)
     {
         try
         {
-            return await writer.AppendAsync(new AuditAppend(e, credential, proof), ct);
+            return await append();
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -163,6 +163,20 @@ public sealed class AuditWriterTests
     }
 
     [Fact]
+    public async Task AppendAll_OnAPoolWorker_IsOneCommitInOrder()
+    {
+        var store = new FakeAuditStore();
+        await using var writer = new AuditWriter(store);
+
+        // A standalone gateway's batch: one commit, not one per record committed by its caller one after another.
+        var records = await Task.Run(() => writer.AppendAllAsync([Item(0), Item(1), Item(2)], CancellationToken.None));
+
+        Assert.Equal([1L, 2L, 3L], records.Select(r => r.Seq));
+        Assert.Equal(["test.0", "test.1", "test.2"], records.Select(r => r.Event.Action));
+        Assert.Equal([3], store.BatchSizes);
+    }
+
+    [Fact]
     public async Task Append_ManyQueued_BatchesAreCappedAtMaxBatch()
     {
         var store = new FakeAuditStore { HoldFirstCommit = true };
