@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Writ.Core.Storage;
 
@@ -40,8 +41,9 @@ public sealed class AuditWriter : IAsyncDisposable
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>();
     private readonly WriterThread _thread;
     private readonly Timer _deferTimer;
-    private readonly Lock _deferGate = new();
-    private bool _deferArmed;
+
+    /// <summary>1 while the defer timer is set. It is left to run out rather than reset on every commit (each reset can wake the timer thread).</summary>
+    private int _deferArmed;
 
     /// <summary>1 while a committer (a caller, or the writer's thread) owns the log; only the owner reads the queue.</summary>
     private int _owned;
@@ -76,7 +78,7 @@ public sealed class AuditWriter : IAsyncDisposable
     public Task<AuditRecord> DeferAsync(AuditAppend item)
     {
         ArgumentNullException.ThrowIfNull(item);
-        var pending = new Pending(item, NewCompletion(), CancellationToken.None, Deferred: true);
+        var pending = new Pending(item, NewCompletion(), CancellationToken.None, Deferred: true) { QueuedAt = Stopwatch.GetTimestamp() };
         Enqueue(pending);
         ArmDeferTimer();
         return pending.Completion.Task;
@@ -195,8 +197,6 @@ public sealed class AuditWriter : IAsyncDisposable
         _batch.Clear();
         _items.Clear();
         _barriers.Clear();
-        // Every deferred record queued before this point is in this batch or the next: its timer is no longer needed.
-        DisarmDeferTimer();
         while (_batch.Count < max && _queue.Reader.TryRead(out var p))
         {
             if (!p.Deferred) Interlocked.Decrement(ref _awaited);
@@ -239,35 +239,41 @@ public sealed class AuditWriter : IAsyncDisposable
         foreach (var b in _barriers) b.Completion.TrySetResult(null!);
     }
 
-    private void ArmDeferTimer()
+    private void ArmDeferTimer() => ArmDeferTimer(_deferDelay);
+
+    private void ArmDeferTimer(TimeSpan due)
     {
-        lock (_deferGate)
-        {
-            if (_deferArmed) return;
-            _deferArmed = true;
-            _deferTimer.Change(_deferDelay, Timeout.InfiniteTimeSpan);
-        }
+        if (Interlocked.CompareExchange(ref _deferArmed, 1, 0) == 0) _deferTimer.Change(due, Timeout.InfiniteTimeSpan);
     }
 
-    private void DisarmDeferTimer()
-    {
-        lock (_deferGate)
-        {
-            if (!_deferArmed) return;
-            _deferArmed = false;
-            _deferTimer.Change(Timeout.Infinite, Timeout.Infinite);
-        }
-    }
-
+    /// <summary>
+    /// The timer ran out. Usually a durable caller has taken the deferred records along long since; then the oldest one
+    /// still queued is younger than <c>deferDelay</c> and the timer is set again for the rest of its wait.
+    /// </summary>
     private void OnDeferDue()
     {
-        lock (_deferGate) _deferArmed = false;
+        // Unset before looking: a record deferred from here on sets the timer again itself.
+        Volatile.Write(ref _deferArmed, 0);
+        if (!_queue.Reader.TryPeek(out var oldest)) return;
+        if (oldest.Deferred)
+        {
+            var waited = Stopwatch.GetElapsedTime(oldest.QueuedAt);
+            if (waited < _deferDelay)
+            {
+                ArmDeferTimer(_deferDelay - waited);
+                return;
+            }
+        }
         _deferDue = true;
         if (HasWork() && TryOwn()) _thread.Wake();
     }
 
     /// <summary>One queued event; <see cref="Item"/> null marks a <see cref="FlushAsync"/> barrier.</summary>
-    private sealed record Pending(AuditAppend? Item, TaskCompletionSource<AuditRecord> Completion, CancellationToken CancellationToken, bool Deferred = false);
+    private sealed record Pending(AuditAppend? Item, TaskCompletionSource<AuditRecord> Completion, CancellationToken CancellationToken, bool Deferred = false)
+    {
+        /// <summary>When a deferred record was queued (<see cref="Stopwatch.GetTimestamp"/>).</summary>
+        public long QueuedAt { get; init; }
+    }
 
     /// <summary>
     /// The writer's own thread. Woken by whoever handed it the log; it commits batch after batch while there is work,

@@ -336,7 +336,22 @@ internal sealed class McpGateway(
         var reply = Relay(answer, id);
         var text = McpRedaction.Scrub(reply.ToJsonString(), lease.Scrub);
         var isError = answer is JsonRpcError || (answer is JsonRpcResponse { Result: JsonObject r } && r["isError"]?.GetValueKind() == JsonValueKind.True);
-        await OutcomeAsync(call, isError ? "mcp.result_error" : null, McpRedaction.Utf8Length(text), ct);
+        var reason = isError ? "mcp.result_error" : null;
+        if (overlap)
+        {
+            // A read's outcome record does not hold up its answer (OutcomeAsync): it is queued once the answer is on its way.
+            await call.Decided;
+            try
+            {
+                await WriteTextAsync(http, 200, text);
+            }
+            finally
+            {
+                audit.Defer(Event(call, Decisions.Info, reason, McpRedaction.Utf8Length(text), outcome: true));
+            }
+            return;
+        }
+        await OutcomeAsync(call, reason, McpRedaction.Utf8Length(text), ct);
         if (sse is not null) await sse.WriteRawAsync(text);
         else await WriteTextAsync(http, 200, text);
     }
