@@ -347,7 +347,7 @@ internal sealed class McpGateway(
             }
             finally
             {
-                audit.Defer(Event(call, Decisions.Info, reason, McpRedaction.Utf8Length(text), outcome: true));
+                DeferOutcome(call, reason, McpRedaction.Utf8Length(text));
             }
             return;
         }
@@ -654,9 +654,12 @@ internal sealed class McpGateway(
             return;
         }
         await call.Decided;
-        if (call.Action == PolicyActions.Read) audit.Defer(Event(call, Decisions.Info, reason, bytes, outcome: true));
+        if (call.Action == PolicyActions.Read) DeferOutcome(call, reason, bytes);
         else await RecordAsync(call, Decisions.Info, reason, bytes, ct, outcome: true);
     }
+
+    /// <summary>A read's <c>mcp.result</c>, once its decision is durable: it joins the next group commit.</summary>
+    private void DeferOutcome(Call call, string? reason, long bytes) => audit.Defer(Event(call, Decisions.Info, reason, bytes, outcome: true));
 
     /// <summary>The allow decision; for calls answered without a separate outcome record (lists, initialize) it is written once they are answered.</summary>
     private Task AllowAsync(Call call, CancellationToken ct, string? error = null) => RecordAsync(call, Decisions.Allow, error, null, ct, outcome: false);
