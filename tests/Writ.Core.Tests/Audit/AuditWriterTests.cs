@@ -286,6 +286,24 @@ public sealed class AuditWriterTests
     }
 
     [Fact]
+    public async Task Defer_AfterADurableCommitTookTheEarlierOne_IsStillCommittedByTheTimer()
+    {
+        var store = new FakeAuditStore();
+        await using var writer = new AuditWriter(store, deferDelay: TimeSpan.FromMilliseconds(20));
+
+        // The first deferred record sets the timer; a durable append takes it along; the timer is left running.
+        var first = writer.DeferAsync(Item(0));
+        await writer.AppendAsync(Item(1), CancellationToken.None);
+        await first;
+        // When that timer runs out, the record queued since is younger than the wait: the timer is set again for the
+        // rest, and the record is committed then, with no durable caller coming.
+        var later = await writer.DeferAsync(Item(2)).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(3, later.Seq);
+        Assert.Equal([2, 1], store.BatchSizes);
+    }
+
+    [Fact]
     public async Task Flush_ReturnsOnceEveryDeferredEventIsCommitted()
     {
         var store = new FakeAuditStore();
