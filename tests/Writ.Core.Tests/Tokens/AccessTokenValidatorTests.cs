@@ -367,10 +367,18 @@ public sealed class AccessTokenValidatorTests : IDisposable
         var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
         using (writer.PushSequence())
         {
-            writer.WriteIntegerUnsigned(p1363.AsSpan(0, 32));
-            writer.WriteIntegerUnsigned(p1363.AsSpan(32, 32));
+            writer.WriteIntegerUnsigned(Minimal(p1363.AsSpan(0, 32)));
+            writer.WriteIntegerUnsigned(Minimal(p1363.AsSpan(32, 32)));
         }
         return writer.Encode();
+    }
+
+    /// <summary>DER integers carry no leading zero bytes; r or s starts with one in about 1 signature in 128.</summary>
+    private static ReadOnlySpan<byte> Minimal(ReadOnlySpan<byte> unsigned)
+    {
+        var i = 0;
+        while (i < unsigned.Length - 1 && unsigned[i] == 0) i++;
+        return unsigned[i..];
     }
 
     [Fact]
