@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -159,6 +161,25 @@ public sealed class TokenEndpointTests : IAsyncLifetime
         var body = JsonDocument.Parse(await replay.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal("invalid_dpop_proof", body.GetProperty("error").GetString());
         Assert.Equal("dpop.replayed", body.GetProperty("writ_code").GetString());
+    }
+
+    [Theory]
+    [InlineData(99_999_999_999_999L)]
+    [InlineData(long.MaxValue)]
+    [InlineData(long.MinValue)]
+    public async Task TokenRequest_ProofWithIatBeyondAnyDate_IsStaleNotA500(long iat)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var q = key.ExportParameters(false).Q;
+        var jwk = $$"""{"crv":"P-256","kty":"EC","x":"{{Base64UrlEncoder.Encode(q.X)}}","y":"{{Base64UrlEncoder.Encode(q.Y)}}"}""";
+        var input = Base64UrlEncoder.Encode($$"""{"typ":"dpop+jwt","alg":"ES256","jwk":{{jwk}}}""") + "." +
+                    Base64UrlEncoder.Encode($$"""{"jti":"j1","htm":"POST","htu":"{{WritFixture.Issuer}}/oauth/token","iat":{{iat}}}""");
+        var proof = input + "." + Base64UrlEncoder.Encode(key.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256));
+
+        var response = await _writ.Http().SendAsync(TokenRequest(proof, "support-bot@staging", "task_x", "crm:read", null));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("dpop.stale", await WritCodeAsync(response));
     }
 
     [Fact]

@@ -118,12 +118,8 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
                     return Fail(DpopErrors.AthMismatch, "the proof was made for another access token");
             }
 
-            var now = clock.GetUtcNow();
+            if (IatWindow(iat.Value) is { } outside) return Fail(DpopErrors.Stale, outside);
             var issuedAt = DateTimeOffset.FromUnixTimeSeconds(iat.Value);
-            // Whole seconds on both sides: iat has no fraction, so compare with a floored now.
-            var nowSeconds = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
-            if (issuedAt < nowSeconds - options.MaxAge) return Fail(DpopErrors.Stale, "the proof is too old (iat)");
-            if (issuedAt > nowSeconds + options.MaxFutureSkew) return Fail(DpopErrors.Stale, "the proof is issued in the future (iat)");
 
             var jkt = jwk.Thumbprint;
             if (expectedJkt is not null && !string.Equals(jkt, expectedJkt, StringComparison.Ordinal))
@@ -154,10 +150,8 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
         {
             if (!string.Equals(jwt.Type, ProofType, StringComparison.OrdinalIgnoreCase) || jwt.Jwk is not { } jwk) return false;
             if (!string.Equals(jwk.Thumbprint, expectedJkt, StringComparison.Ordinal)) return false;
-            if (JwtClaims.NumericDate(jwt.Payload, "iat"u8) is not { } iat) return false;
+            if (JwtClaims.NumericDate(jwt.Payload, "iat"u8) is not { } iat || IatWindow(iat) is not null) return false;
             var issuedAt = DateTimeOffset.FromUnixTimeSeconds(iat);
-            var now = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
-            if (issuedAt < now - options.MaxAge || issuedAt > now + options.MaxFutureSkew) return false;
             if (!TryGetKey(jwk, out var key)) return false;
             using (options.KeyCacheSize > 0 ? null : key)
             {
@@ -165,6 +159,18 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
             }
             return _checkedAhead.Remember(proofText, issuedAt + options.MaxAge + TimeSpan.FromSeconds(1));
         }
+    }
+
+    /// <summary>
+    /// Null when <paramref name="iat"/> is inside the window, else why not. Whole seconds on both sides (iat has no
+    /// fraction, so it is compared with a floored now), as numbers: an iat beyond any date is refused, not a crash.
+    /// </summary>
+    private string? IatWindow(long iat)
+    {
+        var now = JwtClaims.Now(clock);
+        if (iat < now - (long)options.MaxAge.TotalSeconds) return "the proof is too old (iat)";
+        if (iat > now + (long)options.MaxFutureSkew.TotalSeconds) return "the proof is issued in the future (iat)";
+        return null;
     }
 
     private bool TryGetKey(EcPublicJwk jwk, out ECDsa key)

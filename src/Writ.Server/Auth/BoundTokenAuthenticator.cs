@@ -50,6 +50,17 @@ internal sealed class BoundTokenAuthenticator(TokenStatus status, DpopProofValid
     private void CheckNextProofAhead(HttpRequest request, string jkt)
     {
         if (!request.Headers.TryGetValue(DpopHeader.Next, out var next) || next.Count != 1) return;
-        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Proofs.CheckAhead(s.Next, s.Jkt), (Proofs: proofs, Next: next.ToString(), Jkt: jkt), preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static s =>
+        {
+            try
+            {
+                s.Proofs.CheckAhead(s.Next, s.Jkt);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Input from the agent, on a pool thread: a failure here must not take the server down. The proof is
+                // then simply verified when it is used, like any other.
+            }
+        }, (Proofs: proofs, Next: next.ToString(), Jkt: jkt), preferLocal: false);
     }
 }

@@ -245,6 +245,19 @@ public sealed class DpopProofValidatorTests : IDisposable
         AssertFails(_validator.Validate(proof, "POST", TokenUri.ToString(), null), DpopErrors.Stale);
     }
 
+    [Theory]
+    [InlineData(99_999_999_999_999L)]
+    [InlineData(-99_999_999_999_999L)]
+    [InlineData(long.MaxValue)]
+    public void Proof_WithIatBeyondAnyDate_IsStaleNotACrash(long iat)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var proof = TestJws.SignEs256(key, Header(key), Payload(iat: iat));
+
+        AssertFails(_validator.Validate(proof, "POST", TokenUri.ToString(), null), DpopErrors.Stale);
+        Assert.False(_validator.CheckAhead(proof, Writ.Core.Crypto.JwkThumbprint.Compute(key)));
+    }
+
     [Fact]
     public void Proof_AtEdgeOfWindow_IsAccepted()
     {
