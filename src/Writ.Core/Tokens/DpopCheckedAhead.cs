@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Writ.Core.Tokens;
 
 /// <summary>
@@ -13,26 +11,21 @@ internal sealed class DpopCheckedAhead(TimeProvider clock, int capacity)
     /// <summary>A sweep walks every entry: at most one a second, and only when the set is full.</summary>
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
 
-    private readonly ConcurrentDictionary<string, long> _entries = new(StringComparer.Ordinal);
-    private long _lastSweepTicks;
-    private int _sweeping;
+    private readonly ExpiringKeys _entries = new(clock.GetUtcNow().UtcTicks);
 
-    // Our own count: ConcurrentDictionary.Count takes every bucket lock.
-    private int _count;
-
-    public int Count => Volatile.Read(ref _count);
+    public int Count => _entries.Count;
 
     /// <summary>Remembers a verified proof until <paramref name="forgetAt"/> (when it is stale anyway); false when full.</summary>
     public bool Remember(string proof, DateTimeOffset forgetAt)
     {
         if (capacity <= 0) return false;
-        if (Volatile.Read(ref _count) >= capacity)
+        if (_entries.Count >= capacity)
         {
-            Sweep(clock.GetUtcNow().UtcTicks);
-            if (Volatile.Read(ref _count) >= capacity) return false;
+            var now = clock.GetUtcNow().UtcTicks;
+            if (now - _entries.LastSweepTicks >= SweepInterval.Ticks) _entries.Sweep(now);
+            if (_entries.Count >= capacity) return false;
         }
-        if (!_entries.TryAdd(proof, forgetAt.UtcTicks)) return true; // sent ahead twice: already remembered
-        Interlocked.Increment(ref _count);
+        _entries.TryAdd(proof, forgetAt.UtcTicks); // false when sent ahead twice: already remembered
         return true;
     }
 
@@ -40,25 +33,7 @@ internal sealed class DpopCheckedAhead(TimeProvider clock, int capacity)
     public bool TryTake(string proof)
     {
         // Most clients never send a proof ahead: no hashing of the proof's text for them.
-        if (Volatile.Read(ref _count) == 0 || !_entries.TryRemove(proof, out var forgetAt)) return false;
-        Interlocked.Decrement(ref _count);
+        if (_entries.Count == 0 || !_entries.TryRemove(proof, out var forgetAt)) return false;
         return forgetAt > clock.GetUtcNow().UtcTicks;
-    }
-
-    private void Sweep(long now)
-    {
-        if (now - Interlocked.Read(ref _lastSweepTicks) < SweepInterval.Ticks || Interlocked.CompareExchange(ref _sweeping, 1, 0) != 0) return;
-        try
-        {
-            Interlocked.Exchange(ref _lastSweepTicks, now);
-            foreach (var (proof, forgetAt) in _entries)
-            {
-                if (forgetAt <= now && _entries.TryRemove(new KeyValuePair<string, long>(proof, forgetAt))) Interlocked.Decrement(ref _count);
-            }
-        }
-        finally
-        {
-            Volatile.Write(ref _sweeping, 0);
-        }
     }
 }

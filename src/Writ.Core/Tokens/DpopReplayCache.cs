@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace Writ.Core.Tokens;
 
 /// <summary>
@@ -25,22 +23,17 @@ public sealed class MemoryDpopReplayCache(TimeProvider clock, int capacity = 1_0
     // 60 s proof window the cache holds about (60 s + interval) × request rate entries.
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(10);
 
-    private readonly ConcurrentDictionary<string, long> _entries = new(StringComparer.Ordinal);
-    private long _lastSweepTicks = clock.GetUtcNow().UtcTicks;
-    private int _sweeping;
-
-    // Our own count: ConcurrentDictionary.Count takes every bucket lock, far too costly on each add.
-    private int _count;
+    private readonly ExpiringKeys _entries = new(clock.GetUtcNow().UtcTicks);
 
     public int Capacity { get; } = capacity > 0 ? capacity : throw new ArgumentOutOfRangeException(nameof(capacity));
 
-    public int Count => Volatile.Read(ref _count);
+    public int Count => _entries.Count;
 
     public bool TryAdd(string key, DateTimeOffset expiresAt)
     {
         ArgumentNullException.ThrowIfNull(key);
         var now = clock.GetUtcNow().UtcTicks;
-        if (now - Interlocked.Read(ref _lastSweepTicks) >= SweepInterval.Ticks) Sweep(now);
+        if (now - _entries.LastSweepTicks >= SweepInterval.Ticks) _entries.Sweep(now);
         var expires = expiresAt.UtcTicks;
         while (true)
         {
@@ -51,33 +44,12 @@ public sealed class MemoryDpopReplayCache(TimeProvider clock, int capacity = 1_0
                 if (_entries.TryUpdate(key, expires, existing)) return true;
                 continue;
             }
-            if (Volatile.Read(ref _count) >= Capacity)
+            if (_entries.Count >= Capacity)
             {
-                Sweep(now);
-                if (Volatile.Read(ref _count) >= Capacity) return false;
+                _entries.Sweep(now);
+                if (_entries.Count >= Capacity) return false;
             }
-            if (_entries.TryAdd(key, expires))
-            {
-                Interlocked.Increment(ref _count);
-                return true;
-            }
-        }
-    }
-
-    private void Sweep(long now)
-    {
-        if (Interlocked.CompareExchange(ref _sweeping, 1, 0) != 0) return;
-        try
-        {
-            Interlocked.Exchange(ref _lastSweepTicks, now);
-            foreach (var (key, expires) in _entries)
-            {
-                if (expires <= now && _entries.TryRemove(new KeyValuePair<string, long>(key, expires))) Interlocked.Decrement(ref _count);
-            }
-        }
-        finally
-        {
-            Volatile.Write(ref _sweeping, 0);
+            if (_entries.TryAdd(key, expires)) return true;
         }
     }
 }
