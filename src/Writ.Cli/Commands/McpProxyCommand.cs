@@ -62,8 +62,7 @@ internal static class McpProxyCommand
                 var credential = await SessionCredential.OpenAsync(client, scope, task, parse.GetValue(target), parse.GetValue(justification), input.Closed, stop.Token);
                 if (credential is null) return 1;
                 var endpoint = new Uri(client.Server, "mcp/" + name);
-                // Every message is a POST to this one URL: its next DPoP proofs are signed ahead, while the server works, and
-                // each request carries the proof of the one after it, so the server verifies its signature ahead too.
+                // Every message is a POST to this one URL: its next DPoP proof is signed ahead, while the server works.
                 // A Writ server on this machine is reached without a proxy look-up (the default proxy bypasses loopback anyway).
                 var sockets = new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, UseProxy = !endpoint.IsLoopback };
                 var handler = new DpopCredentialHandler(client, credential.GetAsync, sockets) { SignAhead = (HttpMethod.Post, endpoint) };

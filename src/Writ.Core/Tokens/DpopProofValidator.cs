@@ -32,12 +32,6 @@ public sealed class DpopOptions
     /// verification, and an agent signs every proof with the same key. 0 disables the cache.
     /// </summary>
     public int KeyCacheSize { get; init; } = 10_000;
-
-    /// <summary>
-    /// How many proofs checked ahead (<see cref="DpopProofValidator.CheckAhead"/>) to hold until used: about one per
-    /// client connection in flight. 0 turns checking ahead off.
-    /// </summary>
-    public int CheckedAheadCapacity { get; init; } = 10_000;
 }
 
 /// <summary>
@@ -57,11 +51,6 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
 
     /// <summary>Imported verify keys by their exact x and y; entries are never disposed (another thread may be verifying), the GC reclaims them.</summary>
     private readonly ConcurrentDictionary<string, ECDsa> _keys = new(StringComparer.Ordinal);
-
-    private readonly DpopCheckedAhead _checkedAhead = new(clock, options.CheckedAheadCapacity);
-
-    /// <summary>Proofs checked ahead and not used yet.</summary>
-    public int CheckedAheadCount => _checkedAhead.Count;
 
     /// <param name="proofHeaderValue">
     /// The raw <c>DPoP</c> request header. Pass all values joined (ASP.NET Core's <c>Headers["DPoP"].ToString()</c>):
@@ -94,7 +83,7 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
             if (!TryGetKey(jwk, out var key)) return Fail(DpopErrors.Invalid, "the proof's jwk is not a point on P-256");
             using (options.KeyCacheSize > 0 ? null : key)
             {
-                if (!_checkedAhead.TryTake(proofText) && !jwt.VerifySignature(key)) return Fail(DpopErrors.BadSignature, "the proof is not signed by its jwk");
+                if (!jwt.VerifySignature(key)) return Fail(DpopErrors.BadSignature, "the proof is not signed by its jwk");
             }
 
             var p = jwt.Payload;
@@ -118,7 +107,11 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
                     return Fail(DpopErrors.AthMismatch, "the proof was made for another access token");
             }
 
-            if (IatWindow(iat.Value) is { } outside) return Fail(DpopErrors.Stale, outside);
+            // Whole seconds on both sides (iat has no fraction, so it is compared with a floored now), as numbers: an iat
+            // beyond any date is refused here, where making a date of it would throw.
+            var nowSeconds = JwtClaims.Now(clock);
+            if (iat.Value < nowSeconds - (long)options.MaxAge.TotalSeconds) return Fail(DpopErrors.Stale, "the proof is too old (iat)");
+            if (iat.Value > nowSeconds + (long)options.MaxFutureSkew.TotalSeconds) return Fail(DpopErrors.Stale, "the proof is issued in the future (iat)");
             var issuedAt = DateTimeOffset.FromUnixTimeSeconds(iat.Value);
 
             var jkt = jwk.Thumbprint;
@@ -130,47 +123,6 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
 
             return new DpopProof(jkt, jti, jwk.ToJson(), issuedAt);
         }
-    }
-
-    /// <summary>
-    /// Verifies the signature of a proof that a client sent ahead for its next request, so that request does not wait
-    /// for it: the signature is the one costly check (an ECDSA verification), and whether it holds depends on the proof's
-    /// text alone. The text is remembered; when a request presents exactly that text, <see cref="Validate(string?, string, string, string?, string?)"/>
-    /// skips only the signature and runs every other check then: typ, jwk, htm, htu, ath, iat, the key binding and
-    /// single use. Only a proof by <paramref name="expectedJkt"/> (the key of the token that authenticated the request
-    /// it came with) and inside the iat window is verified; anything else is ignored and, if ever presented, verified as usual.
-    /// </summary>
-    /// <returns>True when the proof is remembered.</returns>
-    public bool CheckAhead(string? proofHeaderValue, string expectedJkt)
-    {
-        if (string.IsNullOrWhiteSpace(proofHeaderValue) || proofHeaderValue.Contains(',')) return false;
-        var proofText = proofHeaderValue.Trim();
-        if (!Jwt.TryParse(proofText, "dpop", options.MaxProofLength, out var jwt, out _)) return false;
-        using (jwt)
-        {
-            if (!string.Equals(jwt.Type, ProofType, StringComparison.OrdinalIgnoreCase) || jwt.Jwk is not { } jwk) return false;
-            if (!string.Equals(jwk.Thumbprint, expectedJkt, StringComparison.Ordinal)) return false;
-            if (JwtClaims.NumericDate(jwt.Payload, "iat"u8) is not { } iat || IatWindow(iat) is not null) return false;
-            var issuedAt = DateTimeOffset.FromUnixTimeSeconds(iat);
-            if (!TryGetKey(jwk, out var key)) return false;
-            using (options.KeyCacheSize > 0 ? null : key)
-            {
-                if (!jwt.VerifySignature(key)) return false;
-            }
-            return _checkedAhead.Remember(proofText, issuedAt + options.MaxAge + TimeSpan.FromSeconds(1));
-        }
-    }
-
-    /// <summary>
-    /// Null when <paramref name="iat"/> is inside the window, else why not. Whole seconds on both sides (iat has no
-    /// fraction, so it is compared with a floored now), as numbers: an iat beyond any date is refused, not a crash.
-    /// </summary>
-    private string? IatWindow(long iat)
-    {
-        var now = JwtClaims.Now(clock);
-        if (iat < now - (long)options.MaxAge.TotalSeconds) return "the proof is too old (iat)";
-        if (iat > now + (long)options.MaxFutureSkew.TotalSeconds) return "the proof is issued in the future (iat)";
-        return null;
     }
 
     private bool TryGetKey(EcPublicJwk jwk, out ECDsa key)

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace Writ.Core.Tokens;
 
 /// <summary>
@@ -23,17 +25,22 @@ public sealed class MemoryDpopReplayCache(TimeProvider clock, int capacity = 1_0
     // 60 s proof window the cache holds about (60 s + interval) × request rate entries.
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(10);
 
-    private readonly ExpiringKeys _entries = new(clock.GetUtcNow().UtcTicks);
+    private readonly ConcurrentDictionary<string, long> _entries = new(StringComparer.Ordinal);
+    private long _lastSweepTicks = clock.GetUtcNow().UtcTicks;
+    private int _sweeping;
+
+    // Our own count: ConcurrentDictionary.Count takes every bucket lock, far too costly on each add.
+    private int _count;
 
     public int Capacity { get; } = capacity > 0 ? capacity : throw new ArgumentOutOfRangeException(nameof(capacity));
 
-    public int Count => _entries.Count;
+    public int Count => Volatile.Read(ref _count);
 
     public bool TryAdd(string key, DateTimeOffset expiresAt)
     {
         ArgumentNullException.ThrowIfNull(key);
         var now = clock.GetUtcNow().UtcTicks;
-        if (now - _entries.LastSweepTicks >= SweepInterval.Ticks) _entries.Sweep(now);
+        if (now - Interlocked.Read(ref _lastSweepTicks) >= SweepInterval.Ticks) Sweep(now);
         var expires = expiresAt.UtcTicks;
         while (true)
         {
@@ -44,12 +51,33 @@ public sealed class MemoryDpopReplayCache(TimeProvider clock, int capacity = 1_0
                 if (_entries.TryUpdate(key, expires, existing)) return true;
                 continue;
             }
-            if (_entries.Count >= Capacity)
+            if (Volatile.Read(ref _count) >= Capacity)
             {
-                _entries.Sweep(now);
-                if (_entries.Count >= Capacity) return false;
+                Sweep(now);
+                if (Volatile.Read(ref _count) >= Capacity) return false;
             }
-            if (_entries.TryAdd(key, expires)) return true;
+            if (_entries.TryAdd(key, expires))
+            {
+                Interlocked.Increment(ref _count);
+                return true;
+            }
+        }
+    }
+
+    private void Sweep(long now)
+    {
+        if (Interlocked.CompareExchange(ref _sweeping, 1, 0) != 0) return;
+        try
+        {
+            Interlocked.Exchange(ref _lastSweepTicks, now);
+            foreach (var (key, expires) in _entries)
+            {
+                if (expires <= now && _entries.TryRemove(new KeyValuePair<string, long>(key, expires))) Interlocked.Decrement(ref _count);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
         }
     }
 }

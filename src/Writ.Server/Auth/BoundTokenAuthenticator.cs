@@ -36,31 +36,6 @@ internal sealed class BoundTokenAuthenticator(TokenStatus status, DpopProofValid
         var live = await status.CheckLiveAsync(token, http.RequestAborted, audience);
         if (!live.IsSuccess) return live;
         var proof = proofs.Validate(DpopHeader.Of(http.Request), http.Request.Method, server.UrlOf(http.Request.Path), token, live.Value.Claims.Jkt);
-        if (!proof.IsSuccess) return proof.Error!;
-        CheckNextProofAhead(http.Request, live.Value.Claims.Jkt);
-        return live.Value with { Proof = proof.Value };
-    }
-
-    /// <summary>
-    /// A proof the client sent for its next request (<see cref="DpopHeader.Next"/>) is verified on a pool thread while
-    /// this request is served, so it is ready well before the next request arrives; only once this request is
-    /// authenticated, and only for the key its token is bound to. (Verifying it after the response, on the connection's
-    /// thread, measured slower: the check then competed with sending the response and with the client's next message.)
-    /// </summary>
-    private void CheckNextProofAhead(HttpRequest request, string jkt)
-    {
-        if (!request.Headers.TryGetValue(DpopHeader.Next, out var next) || next.Count != 1) return;
-        ThreadPool.UnsafeQueueUserWorkItem(static s =>
-        {
-            try
-            {
-                s.Proofs.CheckAhead(s.Next, s.Jkt);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // Input from the agent, on a pool thread: a failure here must not take the server down. The proof is
-                // then simply verified when it is used, like any other.
-            }
-        }, (Proofs: proofs, Next: next.ToString(), Jkt: jkt), preferLocal: false);
+        return proof.IsSuccess ? live.Value with { Proof = proof.Value } : proof.Error!;
     }
 }

@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
-using Writ.Server.Http;
 
 namespace Writ.Server.Gateway;
 
@@ -47,7 +46,7 @@ internal sealed class UpstreamForwarder : IDisposable
     /// </summary>
     private static readonly HashSet<string> StrippedFromRequest = new(StringComparer.OrdinalIgnoreCase)
     {
-        "Host", "Authorization", "DPoP", DpopHeader.Next, "Cookie", "Content-Length", "Expect", "Accept-Encoding", "Range", "If-Range", "Accept-Charset",
+        "Host", "Authorization", "DPoP", "Cookie", "Content-Length", "Expect", "Accept-Encoding", "Range", "If-Range", "Accept-Charset",
         "Forwarded", "X-Real-IP", "True-Client-IP", "X-Client-IP",
         "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-URL", "X-Rewrite-URL", "X-Original-Method",
     };

@@ -33,8 +33,6 @@ public sealed class StandaloneGatewayTests : GatewayTests
 
     protected override HttpClient GatewayHttp() => _gateway.GetTestServer().CreateClient();
 
-    protected override IServiceProvider GatewayServices => _gateway.Services;
-
     protected override IEnumerable<string> GatewayLogLines => _gatewayLogs.Lines;
 
     protected override async Task StartGatewayAsync()
