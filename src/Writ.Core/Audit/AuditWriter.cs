@@ -178,7 +178,10 @@ public sealed class AuditWriter : IAsyncDisposable
     /// </summary>
     private void Release()
     {
-        Volatile.Write(ref _owned, 0);
+        // A full fence, not a release store: the read of the work below must not be answered before the log is seen
+        // free, or a caller that queued meanwhile and found the log still owned would be left waiting with nobody to
+        // commit its record.
+        Interlocked.Exchange(ref _owned, 0);
         if (HasWork())
         {
             if (TryOwn()) _thread.Wake();
@@ -252,8 +255,9 @@ public sealed class AuditWriter : IAsyncDisposable
     /// </summary>
     private void OnDeferDue()
     {
-        // Unset before looking: a record deferred from here on sets the timer again itself.
-        Volatile.Write(ref _deferArmed, 0);
+        // Unset before looking (a full fence, so the look comes after): a record deferred from here on sets the timer
+        // again itself.
+        Interlocked.Exchange(ref _deferArmed, 0);
         if (!_queue.Reader.TryPeek(out var oldest)) return;
         if (oldest.Deferred)
         {

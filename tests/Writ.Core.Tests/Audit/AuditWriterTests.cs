@@ -202,6 +202,35 @@ public sealed class AuditWriterTests
     }
 
     [Fact]
+    public async Task Append_AndDefer_FromPoolAndOwnThreadsInBursts_EveryRecordIsCommitted()
+    {
+        // Liveness under the hand-offs between callers committing themselves, the writer's thread and the defer timer:
+        // a record queued while its committer lets go must never be left with nobody to commit it (a hang fails here).
+        var store = new FakeAuditStore();
+        await using var writer = new AuditWriter(store, deferDelay: TimeSpan.FromMilliseconds(1));
+        var n = 0;
+        for (var round = 0; round < 300; round++)
+        {
+            var onThread = new TaskCompletionSource<AuditRecord>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var i = n;
+            new Thread(() => writer.AppendAsync(Item(i), CancellationToken.None).ContinueWith(t => onThread.TrySetResult(t.Result), TaskScheduler.Default)).Start();
+            var burst = new[]
+            {
+                onThread.Task,
+                Task.Run(() => writer.AppendAsync(Item(i + 1), CancellationToken.None)),
+                Task.Run(() => writer.AppendAsync(Item(i + 2), CancellationToken.None)),
+                Task.Run(() => writer.DeferAsync(Item(i + 3))),
+            };
+            n += burst.Length;
+            await Task.WhenAll(burst).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        Assert.Equal(n, store.Records.Count);
+        var report = await AuditChain.VerifyAsync(store.Records.ToAsyncEnumerable(), [], _ => true, CancellationToken.None);
+        Assert.True(report.Ok);
+    }
+
+    [Fact]
     public async Task Append_StoreFails_EveryWaiterOfThatBatchSeesTheFailure()
     {
         var failure = new InvalidOperationException("disk full");
