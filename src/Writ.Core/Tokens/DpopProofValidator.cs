@@ -52,6 +52,10 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
     /// <summary>Imported verify keys by their exact x and y; entries are never disposed (another thread may be verifying), the GC reclaims them.</summary>
     private readonly ConcurrentDictionary<string, ECDsa> _keys = new(StringComparer.Ordinal);
 
+    /// <summary>Normal forms of recently compared URIs (see <see cref="UriMatches"/>).</summary>
+    private readonly ConcurrentDictionary<string, string> _normalised = new(StringComparer.Ordinal);
+    private const int NormalisedCacheSize = 256, NormalisedCacheMaxLength = 512;
+
     /// <param name="proofHeaderValue">
     /// The raw <c>DPoP</c> request header. Pass all values joined (ASP.NET Core's <c>Headers["DPoP"].ToString()</c>):
     /// two headers arrive as <c>a,b</c> and are refused — a JWT never contains a comma.
@@ -96,7 +100,7 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
             if (jti.Length == 0 || jti.Length > options.MaxJtiLength) return Fail(DpopErrors.Invalid, "the proof jti is empty or too long");
 
             if (!string.Equals(htm, httpMethod, StringComparison.Ordinal)) return Fail(DpopErrors.HtmMismatch, "the proof is for another HTTP method");
-            if (!HtuMatches(proofHtu, htu)) return Fail(DpopErrors.HtuMismatch, "the proof is for another URI");
+            if (!UriMatches(proofHtu, htu)) return Fail(DpopErrors.HtuMismatch, "the proof is for another URI");
 
             if (accessToken is not null)
             {
@@ -152,11 +156,25 @@ public sealed class DpopProofValidator(IDpopReplayCache cache, TimeProvider cloc
     /// RFC 9449 §4.3 item 9 with RFC 3986 §6.2.2/§6.2.3 normalisation: scheme and host compared
     /// case-insensitively, default ports dropped, dot segments removed; path compared exactly; query
     /// and fragment ignored. Only absolute http(s) URIs match.
+    /// Each side's normal form is remembered: the request's URL and a client's <c>htu</c> are the same text call after
+    /// call, and parsing them is most of the comparison. Normalising depends on the text alone, so a remembered form
+    /// gives the same answer; only URIs up to <see cref="NormalisedCacheMaxLength"/> characters are kept, at most
+    /// <see cref="NormalisedCacheSize"/> of them.
     /// </summary>
-    internal static bool HtuMatches(string proofHtu, string requestUri)
+    private bool UriMatches(string proofHtu, string requestUri) =>
+        Normalised(proofHtu) is { } a && Normalised(requestUri) is { } b && string.Equals(a, b, StringComparison.Ordinal);
+
+    private string? Normalised(string uri)
     {
-        if (!TryNormalise(proofHtu, out var a) || !TryNormalise(requestUri, out var b)) return false;
-        return string.Equals(a, b, StringComparison.Ordinal);
+        if (_normalised.TryGetValue(uri, out var known)) return known;
+        if (!TryNormalise(uri, out var normalised)) return null;
+        if (uri.Length <= NormalisedCacheMaxLength)
+        {
+            // Bounded as the key cache is: when full, start over.
+            if (_normalised.Count >= NormalisedCacheSize) _normalised.Clear();
+            _normalised.TryAdd(uri, normalised);
+        }
+        return normalised;
     }
 
     private static bool TryNormalise(string value, out string normalised)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -431,16 +432,41 @@ internal sealed class McpGateway(
             return (null, new ParseFailure(InvalidRequest, "mcp.unsupported_media_type", "send the JSON-RPC message as application/json"));
         if (request.ContentLength > options.MaxRequestBytes)
             return (null, new ParseFailure(InvalidRequest, "mcp.too_large", $"a message is at most {options.MaxRequestBytes} bytes"));
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        // A pooled buffer sized by Content-Length (grown if the length was not given): a message is read on every call,
+        // and the parse below copies what it keeps, so the buffer goes back to the pool when this returns, wiped first
+        // (arguments may carry an agent's data).
+        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is { } declared ? (int)declared + 1 : 4096);
+        var filled = 0;
+        try
         {
-            if (buffer.Length + read > options.MaxRequestBytes)
-                return (null, new ParseFailure(InvalidRequest, "mcp.too_large", $"a message is at most {options.MaxRequestBytes} bytes"));
-            buffer.Write(chunk, 0, read);
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer.AsMemory(filled), request.HttpContext.RequestAborted)) > 0)
+            {
+                filled += read;
+                if (filled > options.MaxRequestBytes)
+                    return (null, new ParseFailure(InvalidRequest, "mcp.too_large", $"a message is at most {options.MaxRequestBytes} bytes"));
+                if (filled == buffer.Length) buffer = Grown(buffer, Math.Min(buffer.Length * 2, options.MaxRequestBytes + 1));
+            }
+            return ParseMessage(buffer.AsMemory(0, filled));
         }
-        var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        finally
+        {
+            buffer.AsSpan(0, Math.Min(filled, buffer.Length)).Clear();
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static byte[] Grown(byte[] buffer, int size)
+    {
+        var bigger = ArrayPool<byte>.Shared.Rent(size);
+        buffer.AsSpan().CopyTo(bigger);
+        buffer.AsSpan().Clear();
+        ArrayPool<byte>.Shared.Return(buffer);
+        return bigger;
+    }
+
+    private static (JsonObject? Message, ParseFailure? Error) ParseMessage(ReadOnlyMemory<byte> body)
+    {
         JsonNode? node;
         try
         {
@@ -506,27 +532,49 @@ internal sealed class McpGateway(
         }
     }
 
-    private static (string Name, string Where)? FoldedDuplicate(JsonNode node, string where)
+    private static (string Name, string Where)? FoldedDuplicate(JsonNode node, string where) =>
+        FoldedDuplicateUnder(node) is { } found ? (found.Name, where + found.Path) : null;
+
+    /// <summary>The first repeated folded key under <paramref name="node"/> and the path to its object below the node; the path is built only for a find.</summary>
+    private static (string Name, string Path)? FoldedDuplicateUnder(JsonNode node)
     {
         switch (node)
         {
             case JsonObject o:
-                HashSet<string>? seen = o.Count > 1 ? new HashSet<string>(StringComparer.Ordinal) : null;
-                foreach (var (name, value) in o)
+                // Objects in a message are small: pairs compared in place; a set past a few keys, so a large object stays linear.
+                HashSet<string>? seen = o.Count > 16 ? new HashSet<string>(StringComparer.Ordinal) : null;
+                for (var i = 0; i < o.Count; i++)
                 {
-                    if (seen is not null && !seen.Add(Core.Common.CaseFolding.Fold(name))) return (name, where);
-                    if (value is not null && FoldedDuplicate(value, where + "." + name) is { } inner) return inner;
+                    var (name, value) = o.GetAt(i);
+                    if (seen is not null ? !seen.Add(Core.Common.CaseFolding.Fold(name)) : RepeatsAnEarlierKey(o, i)) return (name, "");
+                    if (value is not null && FoldedDuplicateUnder(value) is { } inner) return (inner.Name, "." + name + inner.Path);
                 }
                 return null;
             case JsonArray a:
                 for (var i = 0; i < a.Count; i++)
                 {
-                    if (a[i] is { } item && FoldedDuplicate(item, $"{where}[{i}]") is { } inner) return inner;
+                    if (a[i] is { } item && FoldedDuplicateUnder(item) is { } inner) return (inner.Name, $"[{i}]{inner.Path}");
                 }
                 return null;
             default:
                 return null;
         }
+    }
+
+    private static bool RepeatsAnEarlierKey(JsonObject o, int index)
+    {
+        var name = o.GetAt(index).Key;
+        for (var j = 0; j < index; j++)
+        {
+            var earlier = o.GetAt(j).Key;
+            if (earlier.Length != name.Length) continue;
+            // Fold keeps the length; for ASCII it is lower-casing, which OrdinalIgnoreCase matches without a new string.
+            if (System.Text.Ascii.IsValid(name) && System.Text.Ascii.IsValid(earlier)
+                    ? string.Equals(earlier, name, StringComparison.OrdinalIgnoreCase)
+                    : Core.Common.CaseFolding.Fold(earlier) == Core.Common.CaseFolding.Fold(name))
+                return true;
+        }
+        return false;
     }
 
     private static string? StringParam(JsonObject? parameters, string key) =>
@@ -675,7 +723,7 @@ internal sealed class McpGateway(
     private AuditEvent Event(Call call, string decision, string? reason, long? bytes, bool outcome)
     {
         var c = call.Claims;
-        using var buffer = new MemoryStream();
+        var buffer = new ArrayBufferWriter<byte>(512);
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
@@ -693,6 +741,6 @@ internal sealed class McpGateway(
         var scope = call.Action is null ? null : call.Resource + ":" + call.Action;
         return new AuditEvent(clock.GetUtcNow(), call.ActorKind, c?.Subject ?? "unknown", c?.OnBehalfOf, c?.TaskId,
             outcome ? "mcp.result" : "mcp.call", call.Resource, c?.Environment, scope, c?.Target, decision, reason, call.PolicyVersion,
-            (long)clock.GetElapsedTime(call.Started).TotalMicroseconds, Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+            (long)clock.GetElapsedTime(call.Started).TotalMicroseconds, Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 }

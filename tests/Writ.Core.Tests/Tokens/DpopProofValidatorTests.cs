@@ -230,6 +230,23 @@ public sealed class DpopProofValidatorTests : IDisposable
     }
 
     [Fact]
+    public void Htu_ComparedAgainAndAgain_StillTellsUrisApart()
+    {
+        // The normal forms are remembered between calls: a URI seen before must still match only its own.
+        var other = new Uri("https://writ.example/mcp/files");
+        var longPath = new Uri("https://writ.example/mcp/" + new string('p', 600));
+        for (var round = 0; round < 3; round++)
+        {
+            Assert.True(_validator.Validate(_factory.Create("POST", TokenUri), "POST", "HTTPS://writ.example:443/oauth/token", null).IsSuccess);
+            Assert.True(_validator.Validate(_factory.Create("POST", other), "POST", other.ToString(), null).IsSuccess);
+            Assert.True(_validator.Validate(_factory.Create("POST", longPath), "POST", longPath.ToString(), null).IsSuccess);
+            AssertFails(_validator.Validate(_factory.Create("POST", TokenUri), "POST", other.ToString(), null), DpopErrors.HtuMismatch);
+            AssertFails(_validator.Validate(_factory.Create("POST", other), "POST", TokenUri.ToString(), null), DpopErrors.HtuMismatch);
+            AssertFails(_validator.Validate(_factory.Create("POST", longPath), "POST", longPath + "x", null), DpopErrors.HtuMismatch);
+        }
+    }
+
+    [Fact]
     public void Proof_WithRelativeOrNonHttpHtu_IsRejected()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -127,6 +128,10 @@ public sealed class McpAttackTests(McpTestBed bed) : IClassFixture<McpTestBed>
         // Differing only in case: one field to Go's encoding/json, which keeps the last.
         { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_text_file","Name":"write_file","arguments":{"path":"ROOT/dup.txt","content":"x"}}}""", "Name", "$.params" },
         { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file","arguments":{"path":"ROOT/hello.txt","content":"x","PATH":"ROOT/dup.txt"}}}""", "PATH", "$.params.arguments" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file","arguments":{"path":"ROOT/hello.txt","items":[{},{"k":1,"K":2}],"content":"x"}}}""", "K", "$.params.arguments.items[1]" },
+        // A look-alike that folds to ASCII (the Kelvin sign is a K), and a case duplicate among many keys.
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file","arguments":{"path":"ROOT/hello.txt","content":"x","\u212Aey":"z","key":"w"}}}""", "key", "$.params.arguments" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_file","arguments":{"a0":0,"a1":1,"a2":2,"a3":3,"a4":4,"a5":5,"a6":6,"a7":7,"a8":8,"a9":9,"b0":0,"b1":1,"b2":2,"b3":3,"b4":4,"b5":5,"b6":6,"path":"ROOT/dup.txt","content":"x","B3":3}}}""", "B3", "$.params.arguments" },
     };
 
     [Theory]
@@ -158,6 +163,64 @@ public sealed class McpAttackTests(McpTestBed bed) : IClassFixture<McpTestBed>
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("mcp.unsupported_media_type", RawMcp.ErrorCode((await RawMcp.MessagesAsync(response))[0]));
+    }
+
+    [Fact]
+    public async Task Post_LargeMessageWithoutContentLength_IsReadWhole()
+    {
+        var mcp = await bed.ConnectAsync("reader@staging", "evil:read");
+        // About 30 KB, sent without Content-Length: read past the first buffer, which then grows.
+        var text = string.Concat(Enumerable.Range(0, 1000).Select(i => $"line {i} of a long message. "));
+        var body = new JsonObject
+        {
+            ["jsonrpc"] = "2.0", ["id"] = 7, ["method"] = "tools/call",
+            ["params"] = new JsonObject { ["name"] = "echo", ["arguments"] = new JsonObject { ["text"] = text } },
+        }.ToJsonString();
+
+        var response = await mcp.PostRawAsync(body, r => r.Content = new UnsizedJson(body));
+        var small = await mcp.CallToolAsync("echo", new JsonObject { ["text"] = "short" });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(text, RawMcp.Text((await RawMcp.MessagesAsync(response))[0]));
+        Assert.Equal("short", RawMcp.Text(small));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Post_MessageOverTheLimit_IsTooLarge_AndSessionSurvives(bool withContentLength)
+    {
+        var mcp = await bed.ConnectAsync("reader@staging", "evil:read");
+        var envelope = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":""}}}""";
+        var body = envelope.Replace("\"text\":\"\"", $"\"text\":\"{new string('a', 1024 * 1024 + 1 - envelope.Length)}\"", StringComparison.Ordinal);
+        Assert.Equal(1024 * 1024 + 1, body.Length);
+
+        var response = await mcp.PostRawAsync(body, withContentLength ? null : r => r.Content = new UnsizedJson(body));
+        var after = await mcp.CallToolAsync("echo", new JsonObject { ["text"] = "still here" });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("mcp.too_large", RawMcp.ErrorCode((await RawMcp.MessagesAsync(response))[0]));
+        Assert.Equal("still here", RawMcp.Text(after));
+    }
+
+    /// <summary>JSON whose length is not known up front: sent chunked, without Content-Length.</summary>
+    private sealed class UnsizedJson : HttpContent
+    {
+        private readonly byte[] _bytes;
+
+        public UnsizedJson(string json)
+        {
+            _bytes = Encoding.UTF8.GetBytes(json);
+            Headers.ContentType = new("application/json");
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => stream.WriteAsync(_bytes).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     [Fact]
