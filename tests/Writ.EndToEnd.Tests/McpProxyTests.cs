@@ -218,8 +218,10 @@ public sealed partial class McpProxyTests : IAsyncLifetime
         await AssertAllTasksCompletedAsync();
     }
 
-    [Fact]
-    public async Task McpProxy_MalformedLine_GetsJsonRpcErrorAndSessionContinues()
+    [Theory]
+    [InlineData("{this is not json")]
+    [InlineData("""{"jsonrpc":"2.0","id":5,"method":"\udc00"}""")] // parses, but the method is a lone surrogate
+    public async Task McpProxy_MalformedLine_GetsJsonRpcErrorAndSessionContinues(string line)
     {
         var psi = Writ.Start(ProxyEnvironment(), "mcp-proxy", "everything");
         psi.RedirectStandardInput = true;
@@ -227,7 +229,7 @@ public sealed partial class McpProxyTests : IAsyncLifetime
         await proxy.StandardInput.WriteLineAsync(Initialize);
         await proxy.StandardInput.FlushAsync();
         await proxy.StandardOutput.ReadLineAsync();
-        await proxy.StandardInput.WriteLineAsync("{this is not json");
+        await proxy.StandardInput.WriteLineAsync(line);
         await proxy.StandardInput.FlushAsync();
         var error = JsonNode.Parse((await proxy.StandardOutput.ReadLineAsync())!)!;
         await proxy.StandardInput.WriteLineAsync("""{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"message":"after"}}}""");

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Writ.Client.Http;
@@ -182,6 +183,30 @@ public sealed class TokenEndpointTests : IAsyncLifetime
         Assert.Equal("dpop.stale", await WritCodeAsync(response));
     }
 
+    [Theory]
+    [InlineData("htm")]
+    [InlineData("htu")]
+    [InlineData("jti")]
+    [InlineData("bytes")]
+    public async Task TokenRequest_ProofWithAClaimThatIsNotUnicode_IsInvalidNotA500(string where)
+    {
+        // Signed by a key of the sender's own, so it reaches the claims without any enrolment.
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var q = key.ExportParameters(false).Q;
+        var jwk = $$"""{"crv":"P-256","kty":"EC","x":"{{Base64UrlEncoder.Encode(q.X)}}","y":"{{Base64UrlEncoder.Encode(q.Y)}}"}""";
+        var claims = new Dictionary<string, string> { ["jti"] = "j1", ["htm"] = "POST", ["htu"] = WritFixture.Issuer + "/oauth/token" };
+        if (claims.ContainsKey(where)) claims[where] = @"\udc00";
+        var text = "{" + string.Join(",", claims.Select(c => $"\"{c.Key}\":\"{c.Value}\"")) + $",\"iat\":{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}";
+        byte[] payload = where == "bytes" ? [.. Encoding.UTF8.GetBytes(text + ",\"x\":\""), 0xFF, .. "\"}"u8] : Encoding.UTF8.GetBytes(text + "}");
+        var input = Base64UrlEncoder.Encode($$"""{"typ":"dpop+jwt","alg":"ES256","jwk":{{jwk}}}""") + "." + Base64UrlEncoder.Encode(payload);
+        var proof = input + "." + Base64UrlEncoder.Encode(key.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256));
+
+        var response = await _writ.Http().SendAsync(TokenRequest(proof, "support-bot@staging", "task_x", "crm:read", null));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("dpop.invalid", await WritCodeAsync(response));
+    }
+
     [Fact]
     public async Task TokenRequest_ProofForAnotherUrl_IsRefused()
     {
@@ -320,6 +345,18 @@ public sealed class TokenEndpointTests : IAsyncLifetime
         using var key = AgentKeyPair.Generate();
         var e = await Assert.ThrowsAsync<WritApiException>(() => WritAgentClient.EnrollAsync(_writ.Http(), new Uri(WritFixture.Issuer + "/"), "wenr_not-a-real-code", key));
         Assert.Equal("enroll.invalid_code", e.Code);
+    }
+
+    [Theory]
+    [InlineData("""{"kty":"\ud800","crv":"P-256","x":"a","y":"b"}""")]
+    [InlineData("""{"kty":"EC","crv":"P-256","x":"\udc00","y":"b"}""")]
+    public async Task Enrollment_WithJwkStringThatIsNotUnicode_IsInvalidKeyNotA500(string jwk)
+    {
+        var body = new JsonObject { ["code"] = "wenr_not-a-real-code", ["jwk"] = jwk };
+        var response = await _writ.Http().PostAsync("/api/enroll", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("enroll.invalid_key", await CodeAsync(response));
     }
 
     private HttpRequestMessage TokenRequest(string proof, string clientId, string taskId, string scope, string? target, string? assertion = null)

@@ -3,6 +3,7 @@
 //   leak_secret  returns the API_KEY Writ injected into its environment (Writ must redact it),
 //   hang         never answers (Writ must time out, audit, and keep serving),
 //   echo         echoes its text, to show the connection still works after the others,
+//   lone_surrogate answers a string .NET cannot read (JSON.stringify writes a lone surrogate as "\udc00"),
 //   show_headers (HTTP only) returns the request headers it received, to show what Writ sends downstream.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
@@ -19,6 +20,9 @@ function build() {
   server.registerTool("hang", { description: "never answers", inputSchema: {} }, () => new Promise(() => {}));
   server.registerTool("echo", { description: "echoes", inputSchema: { text: z.string() } }, async ({ text }) => ({
     content: [{ type: "text", text }],
+  }));
+  server.registerTool("lone_surrogate", { description: "answers a lone surrogate", inputSchema: {} }, async () => ({
+    content: [{ type: "text", text: "half a pair: \udc00" }],
   }));
   server.registerTool("show_headers", { description: "the request headers", inputSchema: {} }, async (_args, extra) => ({
     content: [{ type: "text", text: JSON.stringify(extra.requestInfo?.headers ?? {}) }],

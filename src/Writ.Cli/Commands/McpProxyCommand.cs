@@ -326,9 +326,10 @@ internal static class McpProxyCommand
                 var method = document.RootElement.TryGetProperty("method"u8, out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
                 return (id, method);
             }
-            catch (JsonException)
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
             {
-                // Forwarded as is: the server answers a parse error, or refuses repeated keys (mcp.duplicate_key).
+                // Forwarded as is: the server answers a parse error (also for a string that is not valid Unicode, which
+                // reads as InvalidOperationException), or refuses repeated keys (mcp.duplicate_key).
                 return (null, null);
             }
         }

@@ -215,7 +215,11 @@ public static class EcJwk
                 error = new Error(InvalidCode, "JWK members kty, crv, x and y must be strings");
                 return false;
             }
-            var value = reader.GetString();
+            if (!JsonText.TryGetString(ref reader, out var value))
+            {
+                error = new Error(InvalidCode, "JWK members kty, crv, x and y must be valid Unicode strings");
+                return false;
+            }
             switch (bit)
             {
                 case 1: kty = value; break;

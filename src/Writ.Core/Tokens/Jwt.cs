@@ -153,6 +153,13 @@ public static class Jwt
             error = Invalid(codePrefix, "the JWT payload is not a JSON object");
             return false;
         }
+        // Checked once here, so no claim read later can throw on it (every reader of a payload trusts these strings).
+        if (JsonText.HasUnreadableString(payloadBytes))
+        {
+            document.Dispose();
+            error = Invalid(codePrefix, "the JWT payload has a string that is not valid Unicode (a lone surrogate or bytes that are not UTF-8)");
+            return false;
+        }
 
         jwt = new ParsedJwt(compact, last, header, document, signature);
         error = null!;

@@ -279,6 +279,8 @@ internal static class GatewayApiEndpoints
         }
         if (e.Details is { } d)
         {
+            // Before the parse: its duplicate check, like every later read, would throw on such a key.
+            if (JsonText.HasUnreadableString(d)) return "details has a string that is not valid Unicode (a lone surrogate)";
             try
             {
                 // Repeated keys are refused: "via" is set here, and a second "via" must not be able to stand beside it.

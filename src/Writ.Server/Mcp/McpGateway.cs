@@ -467,6 +467,11 @@ internal sealed class McpGateway(
 
     private static (JsonObject? Message, ParseFailure? Error) ParseMessage(ReadOnlyMemory<byte> body)
     {
+        // Strings .NET cannot read (a lone surrogate escape, bytes that are not UTF-8) would throw wherever a value or key is
+        // read, the strict parse's duplicate check included; and a downstream may read them differently from Writ.
+        // Refused as malformed, like any other bad JSON.
+        if (JsonText.HasUnreadableString(body.Span))
+            return (null, new ParseFailure(ParseError, "mcp.parse_error", "the body has a string that is not valid Unicode (a lone surrogate or bytes that are not UTF-8)"));
         JsonNode? node;
         try
         {

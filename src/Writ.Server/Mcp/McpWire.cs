@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
+using Writ.Core.Common;
 
 namespace Writ.Server.Mcp;
 
@@ -174,13 +175,20 @@ internal sealed class McpStdioWire : IMcpWire
         if (line.EndsWith("\r"u8)) line = line[..^1];
         if (line.IsEmpty) return;
         JsonRpcMessage? message;
-        try
+        if (JsonText.HasUnreadableString(line))
         {
-            message = JsonSerializer.Deserialize(line, MessageType);
+            message = UnreadableAnswers.ErrorFor(line);
         }
-        catch (JsonException)
+        else
         {
-            return; // not a JSON-RPC message (a server printing to stdout): skipped, as the SDK's transport does
+            try
+            {
+                message = JsonSerializer.Deserialize(line, MessageType);
+            }
+            catch (JsonException)
+            {
+                return; // not a JSON-RPC message (a server printing to stdout): skipped, as the SDK's transport does
+            }
         }
         if (message is null) return;
         var delivered = _deliver!(message);
@@ -233,6 +241,74 @@ internal sealed class McpStdioWire : IMcpWire
     }
 }
 
+/// <summary>
+/// A downstream message with a string .NET cannot read (a lone surrogate escape, bytes that are not UTF-8) would throw
+/// wherever Writ reads or writes it. An answer to a request becomes an error answer to that request, at once (not a
+/// timeout); any other such message is dropped.
+/// </summary>
+internal static class UnreadableAnswers
+{
+    public const string Code = "mcp.downstream_invalid";
+
+    private static readonly JsonTypeInfo MessageType = McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(JsonRpcMessage));
+
+    /// <summary>For a raw line that has such a string: the error answer, when the line is an answer with a readable id.</summary>
+    public static JsonRpcError? ErrorFor(ReadOnlySpan<byte> line)
+    {
+        var reader = new Utf8JsonReader(line);
+        RequestId? id = null;
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                // A request or notification from the downstream carries a method; only answers are turned into errors.
+                if (reader.ValueTextEquals("method"u8)) return null;
+                var isId = reader.ValueTextEquals("id"u8);
+                reader.Read();
+                if (isId && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var number)) id = new RequestId(number);
+                else if (isId && reader.TokenType == JsonTokenType.String && JsonText.TryGetString(ref reader, out var text)) id = new RequestId(text!);
+                else reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        return id is { } known ? Error(known) : null;
+    }
+
+    /// <summary>For a message a transport already parsed: itself when it can be written out, else as <see cref="ErrorFor"/>.</summary>
+    public static JsonRpcMessage? Checked(JsonRpcMessage message)
+    {
+        try
+        {
+            JsonSerializer.SerializeToUtf8Bytes(message, MessageType);
+            return message;
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            return message switch
+            {
+                JsonRpcResponse r => Error(r.Id),
+                JsonRpcError r => Error(r.Id),
+                _ => null,
+            };
+        }
+    }
+
+    private static JsonRpcError Error(RequestId id) => new()
+    {
+        Id = id,
+        Error = new JsonRpcErrorDetail
+        {
+            Code = -32002,
+            Message = "the MCP server answered with a string that is not valid Unicode (a lone surrogate or bytes that are not UTF-8)",
+            Data = new System.Text.Json.Nodes.JsonObject { ["code"] = Code },
+        },
+    };
+}
+
 /// <summary>What a stdio downstream is started with: the policy's command, arguments and working directory.</summary>
 internal sealed record McpStdioLaunch(string Command, IReadOnlyList<string> Args, string? WorkingDirectory);
 
@@ -248,7 +324,10 @@ internal sealed class McpTransportWire(ModelContextProtocol.Protocol.ITransport 
     {
         try
         {
-            await foreach (var message in transport.MessageReader.ReadAllAsync(_stop.Token)) await deliver(message);
+            await foreach (var message in transport.MessageReader.ReadAllAsync(_stop.Token))
+            {
+                if (UnreadableAnswers.Checked(message) is { } readable) await deliver(readable);
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -99,6 +99,10 @@ public sealed class McpAttackTests(McpTestBed bed) : IClassFixture<McpTestBed>
         { "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/subscribe\",\"params\":{\"uri\":\"x\"}}", 200, -32601, "mcp.method_not_allowed" },
         { "\"just a string\"", 400, -32600, "mcp.invalid_request" },
         { "", 400, -32700, "mcp.parse_error" },
+        // Strings .NET cannot read: a lone surrogate escape as the method, as an argument value, as a key.
+        { """{"jsonrpc":"2.0","id":1,"method":"\udc00"}""", 400, -32700, "mcp.parse_error" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_text_file","arguments":{"path":"\ud800"}}}""", 400, -32700, "mcp.parse_error" },
+        { """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_text_file","arguments":{"\udc00":"x"}}}""", 400, -32700, "mcp.parse_error" },
     };
 
     [Theory]
@@ -237,6 +241,22 @@ public sealed class McpAttackTests(McpTestBed bed) : IClassFixture<McpTestBed>
         var audit = await bed.Writ.Admin().SearchAuditAsync(limit: 1000);
         Assert.DoesNotContain(audit, a => JsonSerializer.Serialize(a).Contains(McpTestBed.EvilSecret));
         Assert.DoesNotContain(McpTestBed.EvilSecret, await bed.Writ.DumpDatabaseAsync());
+    }
+
+    [Fact]
+    public async Task ToolCall_DownstreamAnswersAStringThatIsNotUnicode_IsAnErrorNotA500_AndServerStillAnswers()
+    {
+        var mcp = await bed.ConnectAsync("reader@staging", "evil:read");
+
+        var response = await mcp.PostRawAsync("""{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"lone_surrogate","arguments":{}}}""");
+        var echo = await mcp.CallToolAsync("echo", new JsonObject { ["text"] = "still alive" });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var error = (await RawMcp.MessagesAsync(response))[0];
+        Assert.Equal(-32002, (int)error["error"]!["code"]!);
+        Assert.Equal("mcp.downstream_invalid", RawMcp.ErrorCode(error));
+        Assert.Equal("still alive", RawMcp.Text(echo));
+        Assert.Contains(await bed.Writ.Admin().SearchAuditAsync(task: mcp.TaskId), a => a.Action == "mcp.result" && a.Reason == "mcp.result_error" && a.Details!.Contains("lone_surrogate"));
     }
 
     [Fact]
