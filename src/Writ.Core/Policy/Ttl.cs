@@ -5,6 +5,8 @@ namespace Writ.Core.Policy;
 /// <summary>Durations as written in policy: one or more <c>&lt;digits&gt;&lt;unit&gt;</c> parts with units <c>h</c>, <c>m</c>, <c>s</c> in that order (<c>15m</c>, <c>1h30m</c>).</summary>
 internal static class Ttl
 {
+    private const long MaxSeconds = 100L * 365 * 24 * 3600;
+
     public static bool TryParse(string text, out TimeSpan value)
     {
         value = TimeSpan.Zero;
@@ -30,7 +32,9 @@ internal static class Ttl
             totalSeconds += number * seconds;
             i++;
         }
-        value = TimeSpan.FromSeconds(totalSeconds);
+        // Nine digits of hours are more seconds than a TimeSpan holds: such a duration is kept at a century, which every cap
+        // refuses as too long (rather than the parse throwing).
+        value = TimeSpan.FromSeconds(Math.Min(totalSeconds, MaxSeconds));
         return true;
     }
 

@@ -89,6 +89,8 @@ public sealed class ApprovalPolicyTests
     [InlineData("write: { approvers: [group:oncall, carol], required: 2, justification: 25, max_grant: 10m }", "read: {}", "policy.approval_rule_unused")]
     [InlineData("write: { approvers: [group:oncall, carol], required: 2, justification: 25, max_grant: 10m }", "write: { aprovers: [carol] }", "policy.unknown_key")]
     [InlineData("delete: { approvers: [group:oncall], max_window: 20m, owner_may_approve: true }", "delete: { max_window: 2h }", "policy.window_over_cap")]
+    [InlineData("write: { approvers: [group:oncall, carol], required: 2, justification: 25, max_grant: 10m }", "write: { max_grant: 999999999h }", "policy.ttl_over_cap")]
+    [InlineData("delete: { approvers: [group:oncall], max_window: 20m, owner_may_approve: true }", "delete: { max_window: 999999999h }", "policy.window_over_cap")]
     [InlineData("delete: { approvers: [group:oncall], max_window: 20m, owner_may_approve: true }", "delete: { owner_may_approve: maybe }", "policy.invalid_approval_rule")]
     public void BadRules_AreReported_WithTheirPosition(string line, string replacement, string code)
     {

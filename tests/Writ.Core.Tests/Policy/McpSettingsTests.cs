@@ -121,6 +121,7 @@ public sealed class McpSettingsTests
     [InlineData("mcp:\n  url: ftp://a/\n", PolicyCodes.InvalidMcp, 2, 8)]
     [InlineData("mcp:\n  url: http://a/\n  headers: { Mcp-Session-Id: x }", PolicyCodes.InvalidMcp, 3, 14)]
     [InlineData("mcp:\n  command: x\n  timeout: forever", PolicyCodes.InvalidMcp, 3, 12)]
+    [InlineData("mcp:\n  command: x\n  timeout: 999999999h", PolicyCodes.InvalidMcp, 3, 12)]
     [InlineData("mcp:\n  command: x\n  tools: { a: { action: read, arguments: { p: { path: relative/** } } } }", PolicyCodes.InvalidMcp, 3, 55)]
     [InlineData("mcp:\n  command: x\n  tools: { a: { action: read, arguments: { p: { path: /srv/../etc } } } }", PolicyCodes.InvalidMcp, 3, 55)]
     [InlineData("mcp:\n  command: x\n  tools: { a: { action: read, arguments: { p: { max_bytes: -1 } } } }", PolicyCodes.InvalidLimit, 3, 60)]

@@ -354,10 +354,13 @@ public sealed class PolicyLoaderTests
         AssertAt(Single(Base.Replace("  dev:\n", $"  dev:\n    max_ttl: \"{text}\"\n")), "policy.invalid_ttl", 14, 14);
     }
 
-    [Fact]
-    public void Load_MaxTtlOverHardCap_IsTtlOverCap()
+    [Theory]
+    [InlineData("8h1s")]
+    [InlineData("999999999h")] // more seconds than a TimeSpan holds: over the cap, not a crash
+    [InlineData("999999999h999999999m999999999s")]
+    public void Load_MaxTtlOverHardCap_IsTtlOverCap(string text)
     {
-        AssertAt(Single(Base.Replace("  dev:\n", "  dev:\n    max_ttl: 8h1s\n")), "policy.ttl_over_cap", 14, 14);
+        AssertAt(Single(Base.Replace("  dev:\n", $"  dev:\n    max_ttl: {text}\n")), "policy.ttl_over_cap", 14, 14);
     }
 
     [Fact]
