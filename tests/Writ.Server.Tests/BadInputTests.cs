@@ -74,6 +74,20 @@ public sealed class BadInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ApplyPolicy_WithTheFileMarkerInsideALineOrAPath_AppliesAndReadsBackAsSent()
+    {
+        // Only a marker that starts a line separates stored files; one inside a line used to end in a 500.
+        const string marker = "# ---- writ-policy-file: ";
+        var text = WritFixture.Policy.Replace("roles:\n", $"roles:\n# see {marker}a.yaml{marker}b\n", StringComparison.Ordinal);
+        var path = $"x{marker}y.yaml";
+
+        await _writ.Admin().ApplyPolicyAsync([new Writ.Client.Contracts.PolicyFile(path, text)]);
+
+        var stored = Writ.Server.PolicyApi.PolicyService.Split((await _writ.Admin().GetPolicyAsync()).Source);
+        Assert.Equal((path, text.TrimEnd('\n')), (Assert.Single(stored).Path, stored[0].Text.TrimEnd('\n')));
+    }
+
+    [Fact]
     public async Task ApplyPolicy_WhatPolicyShowPrinted_AppliesAgain()
     {
         var shown = await _writ.Admin().GetPolicyAsync();

@@ -73,14 +73,19 @@ internal sealed class PolicyService(IWritStore store, PolicyHolder holder, Audit
     public static string Canonical(IReadOnlyList<PolicySource> sources) =>
         string.Concat(sources.OrderBy(s => s.Path, StringComparer.Ordinal).Select(s => FileMarker + s.Path + "\n" + s.Text.ReplaceLineEndings("\n") + (s.Text.EndsWith('\n') ? "" : "\n")));
 
+    /// <summary>The files of a <see cref="Canonical"/> text. A file starts at a marker that starts a line; the marker's text anywhere else (in a comment, in a path) is part of the file.</summary>
     public static IReadOnlyList<PolicySource> Split(string canonical)
     {
-        var result = new List<PolicySource>();
-        var parts = canonical.Split(FileMarker, StringSplitOptions.RemoveEmptyEntries);
-        foreach (var part in parts)
+        var starts = new List<int>();
+        if (canonical.StartsWith(FileMarker, StringComparison.Ordinal)) starts.Add(0);
+        for (var i = canonical.IndexOf("\n" + FileMarker, StringComparison.Ordinal); i >= 0; i = canonical.IndexOf("\n" + FileMarker, i + 1, StringComparison.Ordinal))
+            starts.Add(i + 1);
+        var result = new List<PolicySource>(starts.Count);
+        for (var k = 0; k < starts.Count; k++)
         {
+            var part = canonical[(starts[k] + FileMarker.Length)..(k + 1 < starts.Count ? starts[k + 1] : canonical.Length)];
             var newline = part.IndexOf('\n');
-            result.Add(new PolicySource(part[..newline], part[(newline + 1)..]));
+            result.Add(newline < 0 ? new PolicySource(part, "") : new PolicySource(part[..newline], part[(newline + 1)..]));
         }
         return result;
     }
