@@ -78,7 +78,7 @@ internal sealed class UpstreamForwarder : IDisposable
 
     /// <summary>
     /// Refuses requests whose headers could be read differently by the gateway and the upstream (RFC 9112 §6.3):
-    /// CR, LF or NUL in a value, more than one Host, Content-Length together with Transfer-Encoding, several or
+    /// CR, LF or NUL in a value, a value that is not ASCII, more than one Host, Content-Length together with Transfer-Encoding, several or
     /// non-numeric Content-Length values, a Transfer-Encoding other than chunked.
     /// </summary>
     public static string? CheckRequestHeaders(HttpRequest request)
@@ -89,6 +89,9 @@ internal sealed class UpstreamForwarder : IDisposable
             {
                 if (v is null) continue;
                 if (v.AsSpan().IndexOfAny('\r', '\n', '\0') >= 0) return $"the header {name} holds CR, LF or NUL";
+                // HttpClient refuses to send such a value, which read as an unreachable upstream (502); and the bytes that
+                // would reach the upstream depend on how each side decodes them. Header values are ASCII (RFC 9110 §5.5).
+                if (!System.Text.Ascii.IsValid(v)) return $"the header {name} holds characters outside ASCII; send header values in ASCII (percent-encode or use RFC 8187 for text)";
             }
         }
         if (request.Headers.Host.Count > 1) return "the request has more than one Host header";

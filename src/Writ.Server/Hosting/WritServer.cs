@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Writ.Core.Audit;
@@ -138,6 +139,10 @@ public static class WritServer
         {
             k.AddServerHeader = false;
             k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            // The gateways relay an upstream's response headers. HttpClient reads header bytes as Latin-1, so writing them
+            // back as Latin-1 passes them on unchanged (a UTF-8 file name in Content-Disposition); Kestrel's default, ASCII
+            // only, threw on such a header: a 500 for the agent. Control characters (CR, LF) are still refused.
+            k.ResponseHeaderEncodingSelector = static _ => Encoding.Latin1;
         });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);

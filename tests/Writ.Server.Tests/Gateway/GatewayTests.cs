@@ -191,6 +191,17 @@ public class GatewayTests : IAsyncLifetime
     // ---------- the happy path ----------
 
     [Fact]
+    public async Task Call_WithANonAsciiRequestHeader_IsRefusedAsABadHeader_NotBlamedOnTheUpstream()
+    {
+        var s = await StartAsync();
+
+        var response = await CallAsync(s, HttpMethod.Get, "/gw/crm/customers/12345", edit: r => r.Headers.TryAddWithoutValidation("X-Note", "résumé"));
+
+        await AssertRefusedAsync(response, 400, "gateway.bad_header");
+        Assert.Contains("X-Note", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Call_MappedRoute_ForwardsWithInjectedCredentialAndNoAgentCredentials()
     {
         var s = await StartAsync();

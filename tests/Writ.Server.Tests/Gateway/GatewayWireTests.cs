@@ -1,6 +1,8 @@
 using System.Net.Sockets;
 using System.Text;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 
 namespace Writ.Server.Tests.Gateway;
 
@@ -148,5 +150,41 @@ public sealed class GatewayWireTests : IAsyncLifetime
         var response = await SendRawAsync("GET /gw/crm/customers/12345 HTTP/1.1\r\nHost: localhost\r\nX-Evil: a\nInjected: 1\r\nConnection: close\r\n\r\n");
         Assert.StartsWith("HTTP/1.1 4", response);
         Assert.Empty(_upstream.Received);
+    }
+
+    [Fact]
+    public async Task ServersKestrel_WritesARelayedNonAsciiHeaderUnchanged_AndStillRefusesLineBreaks()
+    {
+        // An upstream's UTF-8 header as HttpClient hands it to the gateway (its bytes read as Latin-1), set on the Kestrel
+        // that Writ's server and gateway are built on: the agent must get the upstream's bytes, not a 500.
+        const string original = "attachment; filename=\"résumé.pdf\"";
+        var relayed = Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(original));
+        await using var app = Writ.Server.Hosting.WritServer.CreateBuilder("http://127.0.0.1:0").Build();
+        ((IApplicationBuilder)app).Run(http =>
+        {
+            http.Response.Headers.ContentDisposition = http.Request.Query.ContainsKey("crlf") ? "a\r\nInjected: 1" : relayed;
+            return http.Response.WriteAsync("ok");
+        });
+        await app.StartAsync();
+        var address = new Uri(app.Urls.First());
+
+        async Task<string> GetAsync(string target)
+        {
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(address.Host, address.Port);
+            var stream = tcp.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+            using var bytes = new MemoryStream();
+            await stream.CopyToAsync(bytes).WaitAsync(TimeSpan.FromSeconds(10));
+            return Encoding.UTF8.GetString(bytes.ToArray());
+        }
+
+        var plain = await GetAsync("/");
+        var split = await GetAsync("/?crlf");
+
+        Assert.StartsWith("HTTP/1.1 200", plain);
+        Assert.Contains("Content-Disposition: " + original + "\r\n", plain);
+        Assert.StartsWith("HTTP/1.1 500", split);
+        Assert.DoesNotContain("Injected", split);
     }
 }
