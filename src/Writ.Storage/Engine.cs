@@ -49,13 +49,18 @@ internal abstract class Engine : IAsyncDisposable
     /// the refusal itself. A failed append throws <see cref="AuditUnavailableException"/>; the commit failing throws what it threw.
     /// </summary>
     public Task<T> WriteAuditedAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, Func<T, AuditEvent?> audit, CancellationToken ct) =>
+        WriteAuditedAllAsync(work, result => audit(result) is { } record ? [record] : [], ct);
+
+    /// <summary>As <see cref="WriteAuditedAsync{T}"/>, for a write that makes several records (one per task it expired).</summary>
+    public Task<T> WriteAuditedAllAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, Func<T, IReadOnlyList<AuditEvent>> audit, CancellationToken ct) =>
         WriteAsync(async (c, tx) =>
         {
             var result = await work(c, tx).ConfigureAwait(false);
-            if (audit(result) is not { } record) return result;
+            var records = audit(result);
+            if (records.Count == 0) return result;
             try
             {
-                await AppendAuditAsync(c, tx, [new AuditAppend(record)], ct).ConfigureAwait(false);
+                await AppendAuditAsync(c, tx, records.Select(r => new AuditAppend(r)).ToList(), ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

@@ -132,6 +132,51 @@ public sealed class AuditTrailTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PolicyApplyAndTaskComplete_WhenAuditCannotBeWritten_ChangeNothing_AndCanBeRetried()
+    {
+        // Each change commits with its record or not at all: a stored policy version is in force at the next start, and a
+        // task completed without its record could never be recorded (completing it again is a conflict).
+        var agent = await _writ.EnrollAsync("support-bot@staging");
+        var task = await agent.Client.StartTaskAsync("audit outage");
+        var versions = (await _writ.Admin().GetPolicyHistoryAsync()).Count;
+        var changed = WritFixture.Policy + "\n# applied during an audit outage\n";
+        await _writ.BlockAuditAsync();
+
+        var apply = await Assert.ThrowsAsync<WritApiException>(() => _writ.Admin().ApplyPolicyAsync([new Writ.Client.Contracts.PolicyFile("policy.yaml", changed)]));
+        var complete = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.CompleteTaskAsync(task.Id));
+
+        Assert.Equal((503, "audit.unavailable"), (apply.Status, apply.Code));
+        Assert.Equal((503, "audit.unavailable"), (complete.Status, complete.Code));
+        Assert.Equal(versions, (await _writ.Admin().GetPolicyHistoryAsync()).Count);
+        Assert.Equal("open", (await _writ.Admin().ListTasksAsync(agent.Id, null)).Single(t => t.Id == task.Id).Status);
+
+        await _writ.UnblockAuditAsync();
+        await _writ.Admin().ApplyPolicyAsync([new Writ.Client.Contracts.PolicyFile("policy.yaml", changed)]);
+        await agent.Client.CompleteTaskAsync(task.Id);
+        var audit = await _writ.Admin().SearchAuditAsync(limit: 1000);
+        Assert.Contains(audit, a => a.Action == "policy.apply" && a.PolicyVersion == versions + 1);
+        Assert.Contains(audit, a => a.Action == "task.complete" && a.TaskId == task.Id);
+    }
+
+    [Fact]
+    public async Task CredentialRevoke_WhenAuditCannotBeWritten_RevokesNothing_AndCanBeRetried()
+    {
+        var agent = await _writ.EnrollAsync("support-bot@staging");
+        var task = await agent.Client.StartTaskAsync("audit outage");
+        await agent.Client.GetCredentialAsync("crm:read", task.Id, "customers/12345");
+        var jti = (await _writ.Admin().GetAgentAsync(agent.Id)).ActiveCredentials.Single().Jti;
+        await _writ.BlockAuditAsync();
+
+        var revoke = await Assert.ThrowsAsync<WritApiException>(() => _writ.Admin().RevokeCredentialAsync(jti));
+
+        Assert.Equal((503, "audit.unavailable"), (revoke.Status, revoke.Code));
+        Assert.Single((await _writ.Admin().GetAgentAsync(agent.Id)).ActiveCredentials);
+        await _writ.UnblockAuditAsync();
+        Assert.NotNull((await _writ.Admin().RevokeCredentialAsync(jti)).RevokedAt);
+        Assert.Contains(await _writ.Admin().SearchAuditAsync(task: task.Id), a => a.Action == "credential.revoke" && a.Reason == "revoked");
+    }
+
+    [Fact]
     public async Task Export_WritesOneJsonLinePerRecordInChainOrder()
     {
         var lines = new List<string>();

@@ -154,6 +154,16 @@ public sealed class WritFixture : IAsyncDisposable
         await sabotage.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Undoes <see cref="BlockAuditAsync"/>: the audit log takes records again.</summary>
+    public async Task UnblockAuditAsync()
+    {
+        await using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath}");
+        await db.OpenAsync();
+        var repair = db.CreateCommand();
+        repair.CommandText = "DROP TRIGGER writ_test_block;";
+        await repair.ExecuteNonQueryAsync();
+    }
+
     /// <summary>
     /// Every value of every table of the SQLite file as text (blobs both as base64 and as UTF-8), for
     /// tests that plant a secret and prove it is stored nowhere in the clear.

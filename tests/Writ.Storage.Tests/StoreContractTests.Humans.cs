@@ -137,7 +137,7 @@ public abstract partial class StoreContractTests
         await Store.Approvals.CreateAsync(NewApproval("apr_open", "task_open"), Ct);
         await Store.Approvals.CreateAsync(NewApproval("apr_done", "task_done"), Ct);
         await Store.Approvals.CreateAsync(NewApproval("apr_short", "task_short"), Ct);
-        Assert.True(await Store.Tasks.CompleteAsync("task_done", T0.AddMinutes(1), Ct));
+        Assert.True(await Store.Tasks.CompleteAsync("task_done", T0.AddMinutes(1), null, Ct));
 
         var expired = await Store.Approvals.ExpireDueAsync(T0.AddMinutes(3), Ct);
         Assert.Equal(["apr_done", "apr_short"], expired.Select(a => a.Id).Order());

@@ -94,7 +94,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     public async Task Agents_UpsertExisting_UpdatesDeclaredFieldsKeepsStatusAndCreatedAt()
     {
         await Store.Agents.UpsertAsync([NewAgent("bot@staging", "reader")], Ct);
-        Assert.True(await Store.Agents.SetStatusAsync("bot@staging", AgentStatuses.Suspended, Ct));
+        Assert.True(await Store.Agents.SetStatusAsync("bot@staging", AgentStatuses.Suspended, null, Ct));
 
         var changed = NewAgent("bot@staging", "writer") with { Owner = "bob@example.com", Description = null, CreatedAt = T0.AddDays(1), Status = AgentStatuses.Active };
         await Store.Agents.UpsertAsync([changed], Ct);
@@ -109,9 +109,25 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Agents_Suspend_RevokesLiveCredentialsInTheSameWrite_AndResumeGivesNoneBack()
+    {
+        await SeedTaskWithCredentialsAsync("task_a", "bot@staging", TimeSpan.FromHours(1), "jti-1", "jti-2");
+        await SeedTaskWithCredentialsAsync("task_b", "other@staging", TimeSpan.FromHours(1), "jti-3");
+        var now = T0.AddMinutes(1);
+
+        Assert.True(await Store.Agents.SetStatusAsync("bot@staging", AgentStatuses.Suspended, now, Ct));
+        Assert.True(await Store.Agents.SetStatusAsync("bot@staging", AgentStatuses.Active, null, Ct));
+
+        Assert.Equal(now, (await Store.Credentials.GetAsync("jti-1", Ct))!.RevokedAt);
+        Assert.Equal(now, (await Store.Credentials.GetAsync("jti-2", Ct))!.RevokedAt);
+        Assert.Null((await Store.Credentials.GetAsync("jti-3", Ct))!.RevokedAt);
+        Assert.Empty(await Store.Credentials.ListActiveAsync("bot@staging", now, Ct));
+    }
+
+    [Fact]
     public async Task Agents_SetStatus_UnknownAgent_ReturnsFalse()
     {
-        Assert.False(await Store.Agents.SetStatusAsync("ghost@staging", AgentStatuses.Offboarded, Ct));
+        Assert.False(await Store.Agents.SetStatusAsync("ghost@staging", AgentStatuses.Offboarded, T0, Ct));
     }
 
     [Fact]
@@ -291,7 +307,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         await SeedTaskWithCredentialsAsync("task_b", "bot@staging", TimeSpan.FromHours(1), "jti-3");
         var now = T0.AddMinutes(1);
 
-        Assert.True(await Store.Tasks.CompleteAsync("task_a", now, Ct));
+        Assert.True(await Store.Tasks.CompleteAsync("task_a", now, null, Ct));
 
         var task = await Store.Tasks.GetAsync("task_a", Ct);
         Assert.Equal(TaskStatuses.Completed, task!.Status);
@@ -299,8 +315,8 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         Assert.Equal(now, (await Store.Credentials.GetAsync("jti-1", Ct))!.RevokedAt);
         Assert.Equal(now, (await Store.Credentials.GetAsync("jti-2", Ct))!.RevokedAt);
         Assert.Null((await Store.Credentials.GetAsync("jti-3", Ct))!.RevokedAt);
-        Assert.False(await Store.Tasks.CompleteAsync("task_a", now, Ct));
-        Assert.False(await Store.Tasks.CompleteAsync("task_unknown", now, Ct));
+        Assert.False(await Store.Tasks.CompleteAsync("task_a", now, null, Ct));
+        Assert.False(await Store.Tasks.CompleteAsync("task_unknown", now, null, Ct));
     }
 
     [Fact]
@@ -309,17 +325,38 @@ public abstract partial class StoreContractTests : IAsyncLifetime
         await SeedTaskWithCredentialsAsync("task_short", "bot@staging", TimeSpan.FromMinutes(10), "jti-1");
         await SeedTaskWithCredentialsAsync("task_long", "bot@staging", TimeSpan.FromHours(2), "jti-2");
         await Store.Tasks.CreateAsync(NewTask("task_done", "bot@staging", TimeSpan.FromMinutes(1)), Ct);
-        await Store.Tasks.CompleteAsync("task_done", T0, Ct);
+        await Store.Tasks.CompleteAsync("task_done", T0, null, Ct);
         var now = T0.AddMinutes(10);
 
-        Assert.Equal(["task_short"], await Store.Tasks.ExpireDueAsync(now, Ct));
+        Assert.Equal(["task_short"], await Store.Tasks.ExpireDueAsync(now, null, Ct));
 
         Assert.Equal(TaskStatuses.Expired, (await Store.Tasks.GetAsync("task_short", Ct))!.Status);
         Assert.Equal(TaskStatuses.Completed, (await Store.Tasks.GetAsync("task_done", Ct))!.Status);
         Assert.Equal(TaskStatuses.Open, (await Store.Tasks.GetAsync("task_long", Ct))!.Status);
         Assert.Equal(now, (await Store.Credentials.GetAsync("jti-1", Ct))!.RevokedAt);
         Assert.Null((await Store.Credentials.GetAsync("jti-2", Ct))!.RevokedAt);
-        Assert.Empty(await Store.Tasks.ExpireDueAsync(now, Ct));
+        Assert.Empty(await Store.Tasks.ExpireDueAsync(now, null, Ct));
+    }
+
+    [Fact]
+    public async Task Tasks_CompleteAndExpire_CommitWithTheirRecords_OrNotAtAll()
+    {
+        await SeedTaskWithCredentialsAsync("task_a", "bot@staging", TimeSpan.FromMinutes(10), "jti-1");
+        await SeedTaskWithCredentialsAsync("task_b", "bot@staging", TimeSpan.FromMinutes(10), "jti-2");
+        await SeedTaskWithCredentialsAsync("task_c", "bot@staging", TimeSpan.FromMinutes(10), "jti-3");
+        var due = T0.AddMinutes(10);
+
+        await Assert.ThrowsAsync<AuditUnavailableException>(() => Store.Tasks.CompleteAsync("task_a", T0, Unwritable(), Ct));
+        await Assert.ThrowsAsync<AuditUnavailableException>(() => Store.Tasks.ExpireDueAsync(due, _ => Unwritable(), Ct));
+        Assert.All(["task_a", "task_b", "task_c"], id => Assert.Equal(TaskStatuses.Open, Store.Tasks.GetAsync(id, Ct).Result!.Status));
+        Assert.Null((await Store.Credentials.GetAsync("jti-1", Ct))!.RevokedAt);
+
+        Assert.True(await Store.Tasks.CompleteAsync("task_a", T0, NewEvent(1, task: "task_a") with { Action = "task.complete" }, Ct));
+        Assert.Equal(["task_b", "task_c"], await Store.Tasks.ExpireDueAsync(due, id => NewEvent(2, task: id) with { Action = "task.expire" }, Ct));
+        var log = await Store.Audit.SearchAsync(new AuditQuery(Limit: 100), Ct);
+        Assert.Equal(["task.complete:task_a", "task.expire:task_b", "task.expire:task_c"],
+            log.Where(r => r.Event.Action is "task.complete" or "task.expire").Select(r => r.Event.Action + ":" + r.Event.TaskId));
+        Assert.True((await AuditChain.VerifyAsync(Store.Audit.ReadAllAsync(Ct), [], _ => true, Ct)).Ok);
     }
 
     [Fact]
@@ -335,9 +372,9 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     {
         await SeedTaskWithCredentialsAsync("task_a", "bot@staging", TimeSpan.FromHours(1), "jti-1");
 
-        Assert.True(await Store.Credentials.RevokeAsync("jti-1", T0.AddMinutes(1), Ct));
-        Assert.False(await Store.Credentials.RevokeAsync("jti-1", T0.AddMinutes(2), Ct));
-        Assert.False(await Store.Credentials.RevokeAsync("jti-unknown", T0.AddMinutes(2), Ct));
+        Assert.True(await Store.Credentials.RevokeAsync("jti-1", T0.AddMinutes(1), null, Ct));
+        Assert.False(await Store.Credentials.RevokeAsync("jti-1", T0.AddMinutes(2), null, Ct));
+        Assert.False(await Store.Credentials.RevokeAsync("jti-unknown", T0.AddMinutes(2), null, Ct));
         Assert.Equal(T0.AddMinutes(1), (await Store.Credentials.GetAsync("jti-1", Ct))!.RevokedAt);
     }
 
@@ -362,11 +399,31 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     // ---------- policy, signing keys, admin tokens ----------
 
     [Fact]
+    public async Task Policies_AddVersion_CommitsWithItsInventoryAndRecord_OrNotAtAll()
+    {
+        // The first append of a fresh store made inside a write transaction: the plain appends after it must still work.
+        var v1 = await Store.Policies.AddVersionAsync("aa", "kind: Agent\n", "alice", T0, [NewAgent("bot@staging")],
+            v => NewEvent(1) with { Action = "policy.apply", PolicyVersion = v.Version }, Ct);
+        await Store.Audit.AppendAsync([new AuditAppend(NewEvent(2))], Ct);
+
+        await Assert.ThrowsAsync<AuditUnavailableException>(() =>
+            Store.Policies.AddVersionAsync("bb", "kind: Role\n", "bob", T0, [NewAgent("new@staging")], _ => Unwritable(), Ct));
+
+        Assert.Equal(v1.Version, (await Store.Policies.GetLatestAsync(Ct))!.Version);
+        Assert.NotNull(await Store.Agents.GetAsync("bot@staging", Ct));
+        Assert.Null(await Store.Agents.GetAsync("new@staging", Ct));
+        var log = await Store.Audit.SearchAsync(new AuditQuery(Limit: 100), Ct);
+        Assert.Equal(["policy.apply", "token.issue"], log.Select(r => r.Event.Action));
+        Assert.Equal(v1.Version, log[0].Event.PolicyVersion);
+        Assert.True((await AuditChain.VerifyAsync(Store.Audit.ReadAllAsync(Ct), [], _ => true, Ct)).Ok);
+    }
+
+    [Fact]
     public async Task Policies_AddVersion_NumbersFromOneAndListsNewestFirst()
     {
         Assert.Null(await Store.Policies.GetLatestAsync(Ct));
-        var v1 = await Store.Policies.AddVersionAsync("aa", "kind: Agent\n", "alice", T0, Ct);
-        var v2 = await Store.Policies.AddVersionAsync("bb", "kind: Role\n", "bob", T0.AddMinutes(1), Ct);
+        var v1 = await Store.Policies.AddVersionAsync("aa", "kind: Agent\n", "alice", T0, [], null, Ct);
+        var v2 = await Store.Policies.AddVersionAsync("bb", "kind: Role\n", "bob", T0.AddMinutes(1), [], null, Ct);
 
         Assert.Equal(1, v1.Version);
         Assert.Equal(2, v2.Version);
@@ -382,7 +439,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     public async Task Policies_ConcurrentAddVersion_NeverDuplicateNumbers()
     {
         var other = await OpenAsync();
-        var adds = Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? Store : other).Policies.AddVersionAsync($"h{i}", "x", "a", T0, Ct));
+        var adds = Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? Store : other).Policies.AddVersionAsync($"h{i}", "x", "a", T0, [], null, Ct));
         var versions = (await Task.WhenAll(adds)).Select(v => v.Version).Order();
         Assert.Equal(Enumerable.Range(1, 20), versions);
     }

@@ -19,8 +19,12 @@ public interface IAgentStore
 
     Task<IReadOnlyList<Agent>> ListAsync(CancellationToken ct);
 
-    /// <summary>Returns false when the agent does not exist.</summary>
-    Task<bool> SetStatusAsync(string agentId, string status, CancellationToken ct);
+    /// <summary>
+    /// Sets the agent's status and, when <paramref name="revokeCredentialsAt"/> is given, revokes its live credentials in
+    /// the same transaction (a suspension that stopped half way would leave tokens that a resume brings back).
+    /// Returns false, and changes nothing, when the agent does not exist.
+    /// </summary>
+    Task<bool> SetStatusAsync(string agentId, string status, DateTimeOffset? revokeCredentialsAt, CancellationToken ct);
 
     Task TouchLastSeenAsync(string agentId, DateTimeOffset at, CancellationToken ct);
 
@@ -56,11 +60,17 @@ public interface ITaskStore
 
     Task<WorkTask?> GetAsync(string taskId, CancellationToken ct);
 
-    /// <summary>Marks an open task completed and revokes its credentials in one transaction. False if it was not open.</summary>
-    Task<bool> CompleteAsync(string taskId, DateTimeOffset now, CancellationToken ct);
+    /// <summary>
+    /// Marks an open task completed, revokes its credentials and appends <paramref name="audit"/>, in one transaction
+    /// (invariant 7: the change and its record together). False, and nothing written, if it was not open.
+    /// </summary>
+    Task<bool> CompleteAsync(string taskId, DateTimeOffset now, AuditEvent? audit, CancellationToken ct);
 
-    /// <summary>Marks every open task whose expiry has passed as expired (revoking its credentials); returns their ids.</summary>
-    Task<IReadOnlyList<string>> ExpireDueAsync(DateTimeOffset now, CancellationToken ct);
+    /// <summary>
+    /// Marks every open task whose expiry has passed as expired (revoking its credentials), with the record
+    /// <paramref name="audit"/> makes for each, in one transaction; returns their ids.
+    /// </summary>
+    Task<IReadOnlyList<string>> ExpireDueAsync(DateTimeOffset now, Func<string, AuditEvent>? audit, CancellationToken ct);
 
     Task<IReadOnlyList<WorkTask>> ListAsync(string? agentId, string? status, int limit, CancellationToken ct);
 }
@@ -69,8 +79,11 @@ public interface ICredentialStore
 {
     Task<IssuedCredential?> GetAsync(string jti, CancellationToken ct);
 
-    /// <summary>Revokes one credential. Idempotent: revoking an already revoked or unknown jti is success (returns false).</summary>
-    Task<bool> RevokeAsync(string jti, DateTimeOffset now, CancellationToken ct);
+    /// <summary>
+    /// Revokes one credential, with the record <paramref name="audit"/> makes of the outcome (true: revoked now) in the
+    /// same transaction. Idempotent: revoking an already revoked or unknown jti is success (returns false).
+    /// </summary>
+    Task<bool> RevokeAsync(string jti, DateTimeOffset now, Func<bool, AuditEvent>? audit, CancellationToken ct);
 
     /// <summary>Revokes every unexpired credential of the agent; returns how many.</summary>
     Task<int> RevokeByAgentAsync(string agentId, DateTimeOffset now, CancellationToken ct);
@@ -86,8 +99,13 @@ public sealed record PolicyVersionRecord(int Version, string Sha256, string Sour
 
 public interface IPolicyStore
 {
-    /// <summary>Stores a new version and returns it with its number (1, 2, …).</summary>
-    Task<PolicyVersionRecord> AddVersionAsync(string sha256, string source, string appliedBy, DateTimeOffset now, CancellationToken ct);
+    /// <summary>
+    /// Stores a new version and returns it with its number (1, 2, …); in the same transaction, brings the agents of
+    /// <paramref name="inventory"/> in (as <see cref="IAgentStore.UpsertAsync"/>) and appends the record
+    /// <paramref name="audit"/> makes of the version: a version is never stored without them.
+    /// </summary>
+    Task<PolicyVersionRecord> AddVersionAsync(string sha256, string source, string appliedBy, DateTimeOffset now,
+        IReadOnlyList<Agent> inventory, Func<PolicyVersionRecord, AuditEvent>? audit, CancellationToken ct);
 
     Task<PolicyVersionRecord?> GetLatestAsync(CancellationToken ct);
 

@@ -73,8 +73,9 @@ internal static class AgentEndpoints
         await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null,
             status == AgentStatuses.Suspended ? "agent.suspend" : "agent.resume", null, agent.Environment, null, id,
             Decisions.Info, null, null, 0, status == AgentStatuses.Suspended ? """{"revokes_live_credentials":true}""" : null), null, ct);
-        await store.Agents.SetStatusAsync(id, status, ct);
-        if (status == AgentStatuses.Suspended) await store.Credentials.RevokeByAgentAsync(id, clock.GetUtcNow(), ct);
+        // One transaction: a suspension cut short (the client gone, the database failing) must not leave live tokens that
+        // a later resume would bring back.
+        await store.Agents.SetStatusAsync(id, status, status == AgentStatuses.Suspended ? clock.GetUtcNow() : null, ct);
         var updated = (await store.Agents.GetAsync(id, ct))!;
         var counts = await store.Credentials.CountActiveByAgentAsync(clock.GetUtcNow(), ct);
         var keys = await store.Agents.ListKeysAsync(id, ct);

@@ -160,7 +160,8 @@ internal sealed class StatusTrackingStore(IWritStore inner, Func<Task> changed) 
         public Task UpsertAsync(IReadOnlyList<Agent> agents, CancellationToken ct) => Changing(a.UpsertAsync(agents, ct), changed);
         public Task<Agent?> GetAsync(string agentId, CancellationToken ct) => a.GetAsync(agentId, ct);
         public Task<IReadOnlyList<Agent>> ListAsync(CancellationToken ct) => a.ListAsync(ct);
-        public Task<bool> SetStatusAsync(string agentId, string status, CancellationToken ct) => Changing(a.SetStatusAsync(agentId, status, ct), changed);
+        public Task<bool> SetStatusAsync(string agentId, string status, DateTimeOffset? revokeCredentialsAt, CancellationToken ct) =>
+            Changing(a.SetStatusAsync(agentId, status, revokeCredentialsAt, ct), changed);
         // Last-seen and enrollment change nothing an issued token depends on.
         public Task TouchLastSeenAsync(string agentId, DateTimeOffset at, CancellationToken ct) => a.TouchLastSeenAsync(agentId, at, ct);
         public Task AddEnrollmentCodeAsync(EnrollmentCode code, CancellationToken ct) => a.AddEnrollmentCodeAsync(code, ct);
@@ -177,12 +178,12 @@ internal sealed class StatusTrackingStore(IWritStore inner, Func<Task> changed) 
         // A new task changes no issued token.
         public Task CreateAsync(WorkTask task, CancellationToken ct) => t.CreateAsync(task, ct);
         public Task<WorkTask?> GetAsync(string taskId, CancellationToken ct) => t.GetAsync(taskId, ct);
-        public Task<bool> CompleteAsync(string taskId, DateTimeOffset now, CancellationToken ct) => Changing(t.CompleteAsync(taskId, now, ct), changed);
-        public async Task<IReadOnlyList<string>> ExpireDueAsync(DateTimeOffset now, CancellationToken ct)
+        public Task<bool> CompleteAsync(string taskId, DateTimeOffset now, AuditEvent? audit, CancellationToken ct) => Changing(t.CompleteAsync(taskId, now, audit, ct), changed);
+        public async Task<IReadOnlyList<string>> ExpireDueAsync(DateTimeOffset now, Func<string, AuditEvent>? audit, CancellationToken ct)
         {
             // Runs on a timer: only a sweep that closed something invalidates the view.
             IReadOnlyList<string>? expired = null;
-            try { return expired = await t.ExpireDueAsync(now, ct); }
+            try { return expired = await t.ExpireDueAsync(now, audit, ct); }
             finally { if (expired is not { Count: 0 }) await changed(); }
         }
         public Task<IReadOnlyList<WorkTask>> ListAsync(string? agentId, string? status, int limit, CancellationToken ct) => t.ListAsync(agentId, status, limit, ct);
@@ -191,7 +192,8 @@ internal sealed class StatusTrackingStore(IWritStore inner, Func<Task> changed) 
     private sealed class TrackedCredentials(ICredentialStore c, Func<Task> changed) : ICredentialStore
     {
         public Task<Core.Credentials.IssuedCredential?> GetAsync(string jti, CancellationToken ct) => c.GetAsync(jti, ct);
-        public Task<bool> RevokeAsync(string jti, DateTimeOffset now, CancellationToken ct) => Changing(c.RevokeAsync(jti, now, ct), changed);
+        public Task<bool> RevokeAsync(string jti, DateTimeOffset now, Func<bool, AuditEvent>? audit, CancellationToken ct) =>
+            Changing(c.RevokeAsync(jti, now, audit, ct), changed);
         public Task<int> RevokeByAgentAsync(string agentId, DateTimeOffset now, CancellationToken ct) => Changing(c.RevokeByAgentAsync(agentId, now, ct), changed);
         public Task<IReadOnlyList<Core.Credentials.IssuedCredential>> ListActiveAsync(string? agentId, DateTimeOffset now, CancellationToken ct) => c.ListActiveAsync(agentId, now, ct);
         public Task<IReadOnlyDictionary<string, int>> CountActiveByAgentAsync(DateTimeOffset now, CancellationToken ct) => c.CountActiveByAgentAsync(now, ct);

@@ -87,7 +87,7 @@ internal static class OAuthEndpoints
     /// as §2.2 says, so the endpoint tells an attacker nothing.
     /// </summary>
     private static async Task<IResult> RevokeAsync(HttpContext http, AccessTokenValidator validator, DpopProofValidator proofs, ServerContext server,
-        IWritStore store, AuditLog audit, TimeProvider clock)
+        IWritStore store, TimeProvider clock)
     {
         var form = await RequestBody.ReadFormAsync(http.Request);
         if (!form.IsSuccess) return OAuthResults.Error("invalid_request", form.Error!);
@@ -103,10 +103,11 @@ internal static class OAuthEndpoints
         if (!proof.IsSuccess)
             return OAuthResults.Error("invalid_client", "auth.not_token_holder", "only the holder of the token's key may revoke it: send a DPoP proof signed by it", 401);
 
-        var revoked = await store.Credentials.RevokeAsync(claims.Value.Jti, clock.GetUtcNow(), http.RequestAborted);
-        await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), ActorKinds.AiAgent, claims.Value.Subject, null, claims.Value.TaskId, "credential.revoke",
-            claims.Value.Audience, claims.Value.Environment, claims.Value.Scope, claims.Value.Target, Decisions.Info, revoked ? "revoked" : "already_revoked",
-            null, 0, $$"""{"jti":"{{claims.Value.Jti}}"}"""), null, http.RequestAborted);
+        var now = clock.GetUtcNow();
+        // The revocation and its record commit together (a failed append: 503, nothing revoked, retry).
+        await store.Credentials.RevokeAsync(claims.Value.Jti, now, revoked => new AuditEvent(now, ActorKinds.AiAgent, claims.Value.Subject, null,
+            claims.Value.TaskId, "credential.revoke", claims.Value.Audience, claims.Value.Environment, claims.Value.Scope, claims.Value.Target,
+            Decisions.Info, revoked ? "revoked" : "already_revoked", null, 0, $$"""{"jti":"{{claims.Value.Jti}}"}"""), http.RequestAborted);
         return Results.Ok();
     }
 }

@@ -9,7 +9,7 @@ namespace Writ.Server.PolicyApi;
 
 /// <summary>
 /// Applies policy: validate again on the server (never trust the client's validation), store the
-/// version with its SHA-256, sync the inventory, audit who applied it, then swap the compiled tables in.
+/// version with its SHA-256, the inventory and the record of who applied it (one transaction), then swap the compiled tables in.
 /// </summary>
 internal sealed class PolicyService(IWritStore store, PolicyHolder holder, AuditLog audit, TimeProvider clock, GatewayApi.GatewayFeed feed)
 {
@@ -35,11 +35,13 @@ internal sealed class PolicyService(IWritStore store, PolicyHolder holder, Audit
             return new Error("policy.reserved_line", $"a file contains the line '{FileMarker.TrimEnd()}', which Writ uses to separate stored policy files, where it breaks the file: remove or reword it");
         }
         var sha = PolicyLoader.ComputeSha256(sources);
-        var version = await store.Policies.AddVersionAsync(sha, source, actorId, clock.GetUtcNow(), ct);
+        var now = clock.GetUtcNow();
+        // The version, the inventory it declares and its audit record commit together: a version that is stored is in
+        // force at the next start, so none may be stored unaudited (a failed append rolls all three back: 503).
+        var version = await store.Policies.AddVersionAsync(sha, source, actorId, now, Inventory(loaded.Policy!, now), v =>
+            new AuditEvent(now, actorKind, actorId, null, null, "policy.apply", null, null, null, null, Decisions.Info, null, v.Version, 0,
+                $$"""{"sha256":"{{sha}}","agents":{{loaded.Policy!.Agents.Count}},"roles":{{loaded.Policy!.Roles.Count}}}"""), ct);
         var compiled = CompiledPolicy.Compile(loaded.Policy!, version.Version, sha);
-        await SyncInventoryAsync(loaded.Policy!, ct);
-        await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), actorKind, actorId, null, null, "policy.apply", null, null, null, null,
-            Decisions.Info, null, version.Version, 0, $$"""{"sha256":"{{sha}}","agents":{{loaded.Policy!.Agents.Count}},"roles":{{loaded.Policy!.Roles.Count}}}"""), null, ct);
         holder.Set(compiled);
         await feed.PublishAsync(); // standalone gateways load the new version
         return (compiled, version);
@@ -57,14 +59,8 @@ internal sealed class PolicyService(IWritStore store, PolicyHolder holder, Audit
         return true;
     }
 
-    private async Task SyncInventoryAsync(PolicyModel model, CancellationToken ct)
-    {
-        var now = clock.GetUtcNow();
-        var agents = model.Agents.Values
-            .Select(a => new Agent(a.Id, a.Kind, a.Owner, a.Roles, a.Description, AgentStatuses.Active, now, null))
-            .ToList();
-        await store.Agents.UpsertAsync(agents, ct);
-    }
+    private static List<Agent> Inventory(PolicyModel model, DateTimeOffset now) =>
+        model.Agents.Values.Select(a => new Agent(a.Id, a.Kind, a.Owner, a.Roles, a.Description, AgentStatuses.Active, now, null)).ToList();
 
     // The stored source is every file, each introduced by a marker line with its path, so the exact
     // documents that were applied can be shown, diffed and re-loaded with their original positions.

@@ -23,10 +23,10 @@ internal static class TaskEndpoints
     {
         var agent = app.MapGroup("/api/agent/tasks").RequireAgent();
         agent.MapPost("", StartAsync);
-        agent.MapPost("/{id}/complete", (string id, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock) =>
+        agent.MapPost("/{id}/complete", (string id, HttpContext http, IWritStore store, TimeProvider clock) =>
         {
             var caller = AgentCaller.Of(http);
-            return CompleteAsync(id, caller.Agent.Id, TokenEndpoint.ActorKindOf(caller.Agent), caller.Agent.Id, http, store, audit, clock);
+            return CompleteAsync(id, caller.Agent.Id, TokenEndpoint.ActorKindOf(caller.Agent), caller.Agent.Id, http, store, clock);
         });
 
         // What a credential grants, checked as a protected resource checks it: the smallest endpoint that
@@ -51,10 +51,10 @@ internal static class TaskEndpoints
             var tasks = await store.Tasks.ListAsync(agent, status, Math.Clamp(limit ?? 100, 1, 1000), ct);
             return Results.Json(tasks.Select(ToInfo).ToList(), WritJson.Options);
         }).AllowRoles(HumanRoles.Admin, HumanRoles.Auditor);
-        admin.MapPost("/{id}/complete", (string id, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock) =>
+        admin.MapPost("/{id}/complete", (string id, HttpContext http, IWritStore store, TimeProvider clock) =>
         {
             var caller = Caller.Of(http);
-            return CompleteAsync(id, null, caller.ActorKind, caller.ActorId, http, store, audit, clock);
+            return CompleteAsync(id, null, caller.ActorKind, caller.ActorId, http, store, clock);
         });
         return app;
     }
@@ -85,17 +85,17 @@ internal static class TaskEndpoints
     }
 
     /// <summary>Completing a task revokes every credential issued under it, in the same transaction.</summary>
-    private static async Task<IResult> CompleteAsync(string id, string? requiredAgent, string actorKind, string actorId, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock)
+    private static async Task<IResult> CompleteAsync(string id, string? requiredAgent, string actorKind, string actorId, HttpContext http, IWritStore store, TimeProvider clock)
     {
         var ct = http.RequestAborted;
         var task = await store.Tasks.GetAsync(id, ct);
         if (task is null || (requiredAgent is not null && task.AgentId != requiredAgent))
             return Problems.Of(404, "task.not_found", $"no task {Agents.AgentEndpoints.Bounded(id)}" + (requiredAgent is null ? "" : $" belongs to {requiredAgent}"));
         var now = clock.GetUtcNow();
-        var completed = await store.Tasks.CompleteAsync(id, now, ct);
+        // The record commits with the change (a failed append rolls both back: 503, and the task stays open to retry).
+        var completed = await store.Tasks.CompleteAsync(id, now, new AuditEvent(now, actorKind, actorId, task.OnBehalfOf, task.Id, "task.complete", null,
+            Core.Agents.AgentId.EnvironmentOf(task.AgentId), null, null, Decisions.Info, null, null, 0, null), ct);
         if (!completed) return Problems.Of(409, "task.conflict", $"task {task.Id} is already {task.Status}");
-        await audit.RecordAsync(new AuditEvent(now, actorKind, actorId, task.OnBehalfOf, task.Id, "task.complete", null, Core.Agents.AgentId.EnvironmentOf(task.AgentId),
-            null, null, Decisions.Info, null, null, 0, null), null, ct);
         return Results.Json(ToInfo((await store.Tasks.GetAsync(id, ct))!), WritJson.Options);
     }
 
@@ -103,18 +103,16 @@ internal static class TaskEndpoints
 }
 
 /// <summary>Expires tasks whose time is up (revoking their credentials) and audits each expiry.</summary>
-internal sealed class TaskExpiryService(IWritStore store, AuditLog audit, TimeProvider clock, ILogger<TaskExpiryService> logger) : PeriodicJob(clock, logger)
+internal sealed class TaskExpiryService(IWritStore store, TimeProvider clock, ILogger<TaskExpiryService> logger) : PeriodicJob(clock, logger)
 {
     protected override TimeSpan Interval => TimeSpan.FromSeconds(5);
 
     public override async Task RunOnceAsync(CancellationToken ct)
     {
         var now = Clock.GetUtcNow();
-        foreach (var id in await store.Tasks.ExpireDueAsync(now, ct))
-        {
-            await audit.RecordAsync(new AuditEvent(now, ActorKinds.System, "writ", null, id, "task.expire", null, null, null, null,
-                Decisions.Info, null, null, 0, null), null, ct);
-        }
+        // Each expiry's record commits with it: if the log cannot take them, nothing expires and the next pass tries again.
+        await store.Tasks.ExpireDueAsync(now, id => new AuditEvent(now, ActorKinds.System, "writ", null, id, "task.expire", null, null, null, null,
+            Decisions.Info, null, null, 0, null), ct);
     }
 }
 

@@ -215,6 +215,9 @@ internal sealed class SqliteEngine : Engine
             InsertCredential.CommandText = CredentialSql.Insert;
             CredentialParameters = CredentialSql.Columns.Select(c => InsertCredential.Parameters.AddWithValue("@" + c, DBNull.Value)).ToArray();
             InsertCredential.Prepare();
+            // CreateCommand hands a new command the connection's open transaction: made inside WriteAsync, these would
+            // keep that transaction after it ended and refuse to run again. They start outside any; Join sets one.
+            foreach (var command in new[] { Begin, Commit, Rollback, Head, InsertEvent, InsertCredential }) command.Transaction = null;
         }
 
         public SqliteCommand Begin { get; }

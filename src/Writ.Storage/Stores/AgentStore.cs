@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using Writ.Core.Agents;
@@ -16,9 +17,13 @@ internal sealed class AgentStore(Engine engine) : IAgentStore
     private const string KeyColumns =
         "thumbprint AS Thumbprint, agent_id AS AgentId, public_jwk AS PublicJwk, created_at AS CreatedAt, revoked_at AS RevokedAt";
 
-    public Task UpsertAsync(IReadOnlyList<Agent> agents, CancellationToken ct)
+    public Task UpsertAsync(IReadOnlyList<Agent> agents, CancellationToken ct) =>
+        agents.Count == 0 ? Task.CompletedTask : engine.WriteAsync((c, tx) => UpsertAsync(c, tx, agents, ct), ct);
+
+    /// <summary><see cref="UpsertAsync(IReadOnlyList{Agent}, CancellationToken)"/> inside a transaction another store opened.</summary>
+    internal static Task<int> UpsertAsync(DbConnection c, DbTransaction tx, IReadOnlyList<Agent> agents, CancellationToken ct)
     {
-        if (agents.Count == 0) return Task.CompletedTask;
+        if (agents.Count == 0) return Task.FromResult(0);
         var rows = agents.Select(a => new
         {
             a.Id,
@@ -31,11 +36,11 @@ internal sealed class AgentStore(Engine engine) : IAgentStore
             LastSeenAt = UnixMicros.FromOptional(a.LastSeenAt),
         }).ToList();
         // Status, keys, creation and last-seen times belong to the store once the agent exists; policy declares the rest.
-        return engine.WriteAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(
+        return c.ExecuteAsync(new CommandDefinition(
             "INSERT INTO agents (id, kind, owner, roles, description, status, created_at, last_seen_at) " +
             "VALUES (@Id, @Kind, @Owner, @Roles, @Description, @Status, @CreatedAt, @LastSeenAt) " +
             "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, owner = excluded.owner, roles = excluded.roles, description = excluded.description",
-            rows, tx, cancellationToken: ct)), ct);
+            rows, tx, cancellationToken: ct));
     }
 
     public async Task<Agent?> GetAsync(string agentId, CancellationToken ct)
@@ -53,9 +58,14 @@ internal sealed class AgentStore(Engine engine) : IAgentStore
         return rows.Select(r => r.ToAgent()).ToList();
     }
 
-    public Task<bool> SetStatusAsync(string agentId, string status, CancellationToken ct) =>
-        engine.WriteAsync(async (c, tx) => await c.ExecuteAsync(new CommandDefinition(
-            "UPDATE agents SET status = @status WHERE id = @agentId", new { agentId, status }, tx, cancellationToken: ct)).ConfigureAwait(false) > 0, ct);
+    public Task<bool> SetStatusAsync(string agentId, string status, DateTimeOffset? revokeCredentialsAt, CancellationToken ct) =>
+        engine.WriteAsync(async (c, tx) =>
+        {
+            var found = await c.ExecuteAsync(new CommandDefinition(
+                "UPDATE agents SET status = @status WHERE id = @agentId", new { agentId, status }, tx, cancellationToken: ct)).ConfigureAwait(false) > 0;
+            if (found && revokeCredentialsAt is { } now) await CredentialStore.RevokeByAgentAsync(c, tx, agentId, now, ct).ConfigureAwait(false);
+            return found;
+        }, ct);
 
     public Task TouchLastSeenAsync(string agentId, DateTimeOffset at, CancellationToken ct) =>
         engine.WriteAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(

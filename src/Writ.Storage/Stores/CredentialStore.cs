@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using Writ.Core.Audit;
 using Writ.Core.Credentials;
@@ -15,15 +16,19 @@ internal sealed class CredentialStore(Engine engine) : ICredentialStore
         return row?.ToCredential();
     }
 
-    public Task<bool> RevokeAsync(string jti, DateTimeOffset now, CancellationToken ct) =>
-        engine.WriteAsync(async (c, tx) => await c.ExecuteAsync(new CommandDefinition(
+    public Task<bool> RevokeAsync(string jti, DateTimeOffset now, Func<bool, AuditEvent>? audit, CancellationToken ct) =>
+        engine.WriteAuditedAsync(async (c, tx) => await c.ExecuteAsync(new CommandDefinition(
             "UPDATE credentials SET revoked_at = @at WHERE jti = @jti AND revoked_at IS NULL",
-            new { jti, at = UnixMicros.From(now) }, tx, cancellationToken: ct)).ConfigureAwait(false) > 0, ct);
+            new { jti, at = UnixMicros.From(now) }, tx, cancellationToken: ct)).ConfigureAwait(false) > 0, revoked => audit?.Invoke(revoked), ct);
 
     public Task<int> RevokeByAgentAsync(string agentId, DateTimeOffset now, CancellationToken ct) =>
-        engine.WriteAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(
+        engine.WriteAsync((c, tx) => RevokeByAgentAsync(c, tx, agentId, now, ct), ct);
+
+    /// <summary><see cref="RevokeByAgentAsync(string, DateTimeOffset, CancellationToken)"/> inside a transaction another store opened.</summary>
+    internal static Task<int> RevokeByAgentAsync(DbConnection c, DbTransaction tx, string agentId, DateTimeOffset now, CancellationToken ct) =>
+        c.ExecuteAsync(new CommandDefinition(
             "UPDATE credentials SET revoked_at = @at WHERE agent_id = @agentId AND revoked_at IS NULL AND expires_at > @at",
-            new { agentId, at = UnixMicros.From(now) }, tx, cancellationToken: ct)), ct);
+            new { agentId, at = UnixMicros.From(now) }, tx, cancellationToken: ct));
 
     public async Task<IReadOnlyList<IssuedCredential>> ListActiveAsync(string? agentId, DateTimeOffset now, CancellationToken ct)
     {

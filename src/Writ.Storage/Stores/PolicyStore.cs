@@ -1,4 +1,5 @@
 using Dapper;
+using Writ.Core.Agents;
 using Writ.Core.Audit;
 using Writ.Core.Storage;
 
@@ -8,10 +9,11 @@ internal sealed class PolicyStore(Engine engine) : IPolicyStore
 {
     private const string Columns = "version AS Version, sha256 AS Sha256, source AS Source, applied_by AS AppliedBy, applied_at AS AppliedAt";
 
-    public Task<PolicyVersionRecord> AddVersionAsync(string sha256, string source, string appliedBy, DateTimeOffset now, CancellationToken ct)
+    public Task<PolicyVersionRecord> AddVersionAsync(string sha256, string source, string appliedBy, DateTimeOffset now,
+        IReadOnlyList<Agent> inventory, Func<PolicyVersionRecord, AuditEvent>? audit, CancellationToken ct)
     {
         var at = UnixMicros.From(now);
-        return engine.WriteAsync(async (c, tx) =>
+        return engine.WriteAuditedAsync(async (c, tx) =>
         {
             // Replicas applying at once must not both take the same number.
             if (engine.SerializeSql("writ.policy_versions") is { } serialize)
@@ -23,8 +25,9 @@ internal sealed class PolicyStore(Engine engine) : IPolicyStore
             await c.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO policy_versions (version, sha256, source, applied_by, applied_at) VALUES (@version, @sha256, @source, @appliedBy, @at)",
                 new { version, sha256, source, appliedBy, at }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            await AgentStore.UpsertAsync(c, tx, inventory, ct).ConfigureAwait(false);
             return new PolicyVersionRecord(checked((int)version), sha256, source, appliedBy, UnixMicros.ToTime(at));
-        }, ct);
+        }, stored => audit?.Invoke(stored), ct);
     }
 
     public async Task<PolicyVersionRecord?> GetLatestAsync(CancellationToken ct)

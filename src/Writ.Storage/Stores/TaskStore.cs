@@ -37,10 +37,10 @@ internal sealed class TaskStore(Engine engine) : ITaskStore
     }
 
     /// <summary>Closing a task and revoking what was issued under it is one transaction: no credential outlives its task.</summary>
-    public Task<bool> CompleteAsync(string taskId, DateTimeOffset now, CancellationToken ct)
+    public Task<bool> CompleteAsync(string taskId, DateTimeOffset now, AuditEvent? audit, CancellationToken ct)
     {
         var at = UnixMicros.From(now);
-        return engine.WriteAsync(async (c, tx) =>
+        return engine.WriteAuditedAsync(async (c, tx) =>
         {
             var closed = await c.ExecuteAsync(new CommandDefinition(
                 "UPDATE tasks SET status = @completed, closed_at = @at WHERE id = @taskId AND status = @open",
@@ -50,13 +50,13 @@ internal sealed class TaskStore(Engine engine) : ITaskStore
                 "UPDATE credentials SET revoked_at = @at WHERE task_id = @taskId AND revoked_at IS NULL",
                 new { taskId, at }, tx, cancellationToken: ct)).ConfigureAwait(false);
             return true;
-        }, ct);
+        }, closed => closed ? audit : null, ct);
     }
 
-    public Task<IReadOnlyList<string>> ExpireDueAsync(DateTimeOffset now, CancellationToken ct)
+    public Task<IReadOnlyList<string>> ExpireDueAsync(DateTimeOffset now, Func<string, AuditEvent>? audit, CancellationToken ct)
     {
         var at = UnixMicros.From(now);
-        return engine.WriteAsync<IReadOnlyList<string>>(async (c, tx) =>
+        return engine.WriteAuditedAllAsync<IReadOnlyList<string>>(async (c, tx) =>
         {
             // RETURNING tells exactly which tasks this transaction expired: a replica running the same job
             // concurrently blocks on the row locks and then finds them no longer open.
@@ -79,7 +79,7 @@ internal sealed class TaskStore(Engine engine) : ITaskStore
                     parameters, tx, cancellationToken: ct)).ConfigureAwait(false);
             }
             return ids;
-        }, ct);
+        }, ids => audit is null ? [] : ids.Select(audit).ToList(), ct);
     }
 
     public async Task<IReadOnlyList<WorkTask>> ListAsync(string? agentId, string? status, int limit, CancellationToken ct)
