@@ -54,7 +54,31 @@ catch (HttpRequestException e)
     Console.Error.WriteLine($"writ: cannot reach the Writ server ({e.HttpRequestError}): is it running, and are WRIT_ADDR / --server right?");
     return 2;
 }
+catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
+{
+    // HttpClient's timeout arrives as a cancellation: without this it read as Ctrl+C, exit 130 and no word.
+    Console.Error.WriteLine("writ: the Writ server did not answer in time: is it running and reachable, and are WRIT_ADDR / --server right?");
+    return 2;
+}
+catch (HttpIOException e)
+{
+    Console.Error.WriteLine($"writ: the connection to the Writ server broke off ({e.HttpRequestError}); try again");
+    return 2;
+}
 catch (OperationCanceledException)
 {
     return 130;
+}
+catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+{
+    // A file or directory the command could not read or write: the system's message names it.
+    Console.Error.WriteLine("writ: " + e.Message);
+    return 1;
+}
+catch (Exception e) when (Environment.GetEnvironmentVariable("WRIT_DEBUG") != "1")
+{
+    // Not a stack trace: one line saying what failed. WRIT_DEBUG=1 shows the whole exception, for a bug report.
+    var message = e.Message.Length > 300 ? e.Message[..300] + "…" : e.Message;
+    Console.Error.WriteLine($"writ: {message} ({e.GetType().Name}; WRIT_DEBUG=1 shows the details)");
+    return 70;
 }

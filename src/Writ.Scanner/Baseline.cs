@@ -24,19 +24,32 @@ public sealed class Baseline
         catch (JsonException e) { throw new InvalidDataException($"{path} is not JSON ({e.Message}); write one with `writ scan --format json --output {path}`", e); }
         using (doc)
         {
-            if (!doc.RootElement.TryGetProperty("findings", out var findings) || findings.ValueKind != JsonValueKind.Array)
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("findings", out var findings)
+                || findings.ValueKind != JsonValueKind.Array)
                 throw new InvalidDataException($"{path} has no \"findings\" array; write one with `writ scan --format json --output {path}`");
             var keys = new HashSet<string>(StringComparer.Ordinal);
             foreach (var f in findings.EnumerateArray())
             {
-                var rule = f.TryGetProperty("rule", out var r) ? r.GetString() : null;
-                var file = f.TryGetProperty("path", out var p) ? p.GetString() : null;
-                var fp = f.TryGetProperty("fingerprint", out var x) ? x.GetString() : null;
-                if (rule is not null && file is not null && fp is not null) keys.Add($"{rule}:{file}:{fp}");
+                // A finding of another shape is not one this scan can match: skipped, like one without a fingerprint.
+                if (f.ValueKind != JsonValueKind.Object) continue;
+                if (Text(f, "rule") is { } rule && Text(f, "path") is { } file && Text(f, "fingerprint") is { } fp) keys.Add($"{rule}:{file}:{fp}");
             }
             return new Baseline(keys);
         }
     }
 
     public bool Contains(Finding f) => _keys.Contains(f.BaselineKey);
+
+    private static string? Text(JsonElement o, string name)
+    {
+        if (!o.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.String) return null;
+        try
+        {
+            return v.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null; // not valid Unicode: matches no finding
+        }
+    }
 }

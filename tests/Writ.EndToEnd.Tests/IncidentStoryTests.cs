@@ -132,4 +132,83 @@ public sealed class IncidentStoryTests : IAsyncLifetime
         Assert.Equal(2, unreachable.ExitCode);
         Assert.Contains("cannot reach", unreachable.Stderr);
     }
+
+    [Fact]
+    public async Task ResetAdminToken_RevokesEveryEarlierToken_AndIsAudited()
+    {
+        var earlier = _server.AdminToken;
+        await _server.DisposeAsync();
+        _server = await ServerProcess.StartAgainAsync(_root, _server.DataDirectory, "--reset-admin-token");
+        var fresh = _server.AdminToken;
+
+        var old = await Writ.RunAsync(new() { ["WRIT_ADDR"] = _server.Addr, ["WRIT_TOKEN"] = earlier }, null, "agent", "list");
+        var now = await Writ.RunAsync(new() { ["WRIT_ADDR"] = _server.Addr, ["WRIT_TOKEN"] = fresh }, null, "audit", "search", "--action", "admin_token.reset", "-o", "json");
+
+        Assert.NotEqual(earlier, fresh);
+        Assert.Equal(1, old.ExitCode);
+        Assert.Contains("refused", old.Stderr);
+        Assert.Equal(0, now.ExitCode);
+        Assert.Contains("admin_token.reset", now.Stdout);
+    }
+
+    [Fact]
+    public async Task Cli_BrokenFilesAndWrongServers_SayWhatToFix_WithoutAStackTrace()
+    {
+        // A saved login that is not JSON.
+        var broken = Path.Combine(_root, "broken-config");
+        Directory.CreateDirectory(Path.Combine(broken, "writ"));
+        await File.WriteAllTextAsync(Path.Combine(broken, "writ", "cli.json"), "{\"addr\":");
+        var login = await Writ.RunAsync(new() { ["XDG_CONFIG_HOME"] = broken }, null, "agent", "list");
+        Assert.Equal(2, login.ExitCode);
+        Assert.Contains("writ login", login.Stderr);
+
+        // An export to a directory, and an export the server refuses: an earlier export stays as it was.
+        var dir = await Writ.RunAsync(_admin, null, "audit", "export", "-o", _root);
+        Assert.Equal(2, dir.ExitCode);
+        Assert.Contains("is a directory", dir.Stderr);
+        var earlier = Path.Combine(_root, "audit.jsonl");
+        await File.WriteAllTextAsync(earlier, "an earlier export\n");
+        var refused = await Writ.RunAsync(new(_admin) { ["WRIT_TOKEN"] = "writ_admin_wrong" }, null, "audit", "export", "-o", earlier);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Equal("an earlier export\n", await File.ReadAllTextAsync(earlier));
+        Assert.DoesNotContain(Directory.GetFiles(_root), f => f.EndsWith(".pending", StringComparison.Ordinal));
+
+        // A key file that is a directory: refused before the one-time code is spent.
+        var code = (await Writ.RunAsync(_admin, null, "agent", "enroll-code", "coding-agent@staging")).Stdout.Trim();
+        var keyDir = await Writ.RunAsync(_agentMachine, null, "enroll", "--agent", "coding-agent@staging", "--code", code, "--server", _server.Addr, "--key-file", _root);
+        Assert.Equal(2, keyDir.ExitCode);
+        Assert.Contains("is a directory", keyDir.Stderr);
+        var enrolled = await Writ.RunAsync(_agentMachine, null, "enroll", "--agent", "coding-agent@staging", "--code", code, "--server", _server.Addr);
+        Assert.Equal(0, enrolled.ExitCode);
+
+        // A scan baseline that is not a writ report.
+        var baseline = Path.Combine(_root, "baseline.json");
+        await File.WriteAllTextAsync(baseline, "[]");
+        var scan = await Writ.RunAsync(_admin, null, "scan", "--baseline", baseline, Path.Combine(_root, "broken-config"));
+        Assert.Equal(2, scan.ExitCode);
+        Assert.Contains("findings", scan.Stderr);
+
+        // Something at WRIT_ADDR that is not a Writ server (a captive portal answering every request with a page).
+        using var portal = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        portal.Start();
+        var serving = Task.Run(async () =>
+        {
+            while (true)
+            {
+                using var client = await portal.AcceptTcpClientAsync();
+                var stream = client.GetStream();
+                await stream.ReadAtLeastAsync(new byte[8192], 1, throwOnEndOfStream: false);
+                var page = "<html><body>Welcome to the hotel wifi</body></html>";
+                await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+                    $"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {page.Length}\r\nConnection: close\r\n\r\n{page}"));
+            }
+        });
+        var wrong = await Writ.RunAsync(new() { ["WRIT_ADDR"] = $"http://127.0.0.1:{((System.Net.IPEndPoint)portal.LocalEndpoint).Port}", ["WRIT_TOKEN"] = "writ_admin_x" },
+            null, "agent", "list");
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains("not what a Writ server sends", wrong.Stderr);
+
+        foreach (var run in new[] { login, dir, refused, keyDir, scan, wrong }) Assert.DoesNotContain("   at ", run.Stderr);
+        _ = serving;
+    }
 }

@@ -118,12 +118,16 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static async Task<ServerProcess> StartOnFreePortAsync(string root, string dataName)
+    /// <summary>A server on the data directory another one left (stopped first), with <paramref name="extra"/> arguments.</summary>
+    public static Task<ServerProcess> StartAgainAsync(string root, string dataDirectory, params string[] extra) =>
+        StartOnFreePortAsync(root, Path.GetRelativePath(root, dataDirectory), extra);
+
+    private static async Task<ServerProcess> StartOnFreePortAsync(string root, string dataName, params string[] extra)
     {
         var port = Writ.FreePort();
         var addr = $"http://127.0.0.1:{port}";
         var data = Path.Combine(root, dataName);
-        var psi = Writ.Start(new Dictionary<string, string>(), "server", "--dev", "--data", data, "--urls", addr);
+        var psi = Writ.Start(new Dictionary<string, string>(), ["server", "--dev", "--data", data, "--urls", addr, .. extra]);
         var process = Process.Start(psi)!;
         var server = new ServerProcess(process, addr, data);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (server._output) server._output.AppendLine(e.Data); };

@@ -121,6 +121,26 @@ public sealed class WorkspaceTests : IDisposable
         finally { File.Delete(baselineFile); }
     }
 
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("\"x\"")]
+    [InlineData("{\"findings\":{}}")]
+    [InlineData("not json")]
+    public void Baseline_NotAWritReport_IsInvalidData(string text)
+    {
+        var file = Path.Combine(_root, "baseline.json");
+        File.WriteAllText(file, text);
+        Assert.Throws<InvalidDataException>(() => Baseline.Load(file));
+    }
+
+    [Fact]
+    public void Baseline_FindingsOfAnotherShape_MatchNothing_AndDoNotThrow()
+    {
+        var file = Path.Combine(_root, "baseline.json");
+        File.WriteAllText(file, "{\"findings\":[1,\"x\",null,{\"rule\":5,\"path\":\"a\",\"fingerprint\":\"b\"},{\"rule\":\"\\udc00\",\"path\":\"a\",\"fingerprint\":\"b\"}]}");
+        Assert.Equal(0, Baseline.Load(file).Count);
+    }
+
     [Fact]
     public void Reports_NeverContainTheSecret_UnlessAsked()
     {

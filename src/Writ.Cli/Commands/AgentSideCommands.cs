@@ -62,8 +62,11 @@ internal static class AgentSideCommands
             if (!Writ.Core.Agents.AgentId.IsValid(agentId)) throw new CliException($"'{agentId}' is not an agent id of the form name@environment");
             var serverUri = CliContext.ServerUri(parse.GetValue(server)!);
             var path = parse.GetValue(keyFile) ?? Environment.GetEnvironmentVariable("WRIT_KEY_FILE") ?? AgentKeyPair.DefaultPath(agentId);
+            if (string.IsNullOrWhiteSpace(path)) throw new CliException("--key-file (or WRIT_KEY_FILE) is empty: name the file to keep the key in");
             using var key = AgentKeyPair.Generate(agentId, serverUri.ToString().TrimEnd('/'));
             var fullPath = Path.GetFullPath(path);
+            // The final move must not fail after the code is spent: a directory there would refuse it.
+            if (Directory.Exists(fullPath)) throw new CliException($"{path} is a directory: name the file to keep the key in; nothing was enrolled");
             // Save (to a pending file) before enrolling: a key that cannot be kept, e.g. refused inside the
             // workspace, must not burn the one-time code; a failed enrollment must not touch an existing key.
             var pending = fullPath + ".pending";

@@ -63,14 +63,35 @@ internal static class AuditCommands
         export.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(file);
-            await using var writer = path is null ? Console.Out : new StreamWriter(path);
-            var n = 0;
-            await foreach (var line in CliContext.AdminClient().ExportAuditAsync(ct))
+            var client = CliContext.AdminClient();
+            if (path is null)
             {
-                await writer.WriteLineAsync(line);
-                n++;
+                await foreach (var line in client.ExportAuditAsync(ct)) await Console.Out.WriteLineAsync(line);
+                return 0;
             }
-            if (path is not null) Console.Error.WriteLine($"wrote {n} records to {path}");
+            // Into a file beside the target, moved over it only once the whole log is in: a refusal, a broken connection
+            // or Ctrl+C leaves an earlier export as it was, never a truncated one that reads as the whole log.
+            var full = Path.GetFullPath(path);
+            if (Directory.Exists(full)) throw new CliException($"{path} is a directory: name the file to write");
+            var pending = full + "." + Environment.ProcessId + ".pending";
+            var n = 0;
+            try
+            {
+                await using (var writer = new StreamWriter(new FileStream(pending, FileMode.CreateNew, FileAccess.Write)))
+                {
+                    await foreach (var line in client.ExportAuditAsync(ct))
+                    {
+                        await writer.WriteLineAsync(line);
+                        n++;
+                    }
+                }
+                File.Move(pending, full, overwrite: true);
+            }
+            finally
+            {
+                File.Delete(pending);
+            }
+            Console.Error.WriteLine($"wrote {n} records to {path}");
             return 0;
         });
 

@@ -30,13 +30,26 @@ internal static class CliContext
         var token = Environment.GetEnvironmentVariable("WRIT_TOKEN");
         if ((addr is null || token is null) && File.Exists(LoginFile))
         {
-            var saved = JsonSerializer.Deserialize<Login>(File.ReadAllText(LoginFile), WritJson.Options);
+            var saved = ReadLogin();
             addr ??= saved?.Addr;
             token ??= saved?.Token;
         }
         if (string.IsNullOrEmpty(token))
             throw new CliException("no admin token: set WRIT_ADDR and WRIT_TOKEN, or run `writ login --addr URL` (the token is read from stdin)");
         return (ServerUri(addr ?? "http://127.0.0.1:8430"), token);
+    }
+
+    private static Login? ReadLogin()
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<Login>(File.ReadAllText(LoginFile), WritJson.Options);
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        {
+            var why = e is JsonException ? "it is not the JSON `writ login` writes" : e.Message;
+            throw new CliException($"the saved login {LoginFile} cannot be read ({why}): run `writ login --addr URL` again, or set WRIT_ADDR and WRIT_TOKEN");
+        }
     }
 
     public static Uri ServerUri(string addr)
@@ -57,11 +70,18 @@ internal static class CliContext
         Directory.CreateDirectory(ConfigDirectory);
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(ConfigDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var json = JsonSerializer.Serialize(new Login(addr, token), WritJson.Options);
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        // Written beside it and moved over it: a write that fails half way leaves the previous login, not half a file.
+        var pending = LoginFile + "." + Environment.ProcessId + ".pending";
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using var stream = new FileStream(LoginFile, options);
-        using var writer = new StreamWriter(stream);
-        writer.Write(json);
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(LoginFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
+        {
+            using (var writer = new StreamWriter(new FileStream(pending, options))) writer.Write(json);
+            File.Move(pending, LoginFile, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(pending);
+        }
     }
 }

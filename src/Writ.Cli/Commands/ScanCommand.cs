@@ -66,7 +66,7 @@ internal static class ScanCommand
         {
             if (!File.Exists(baselinePath)) return Usage($"baseline '{baselinePath}' does not exist; create it with `writ scan --format json --output {baselinePath}`");
             try { known = Baseline.Load(baselinePath); }
-            catch (Exception e) when (e is InvalidDataException or IOException) { return Usage(e.Message); }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException) { return Usage(e.Message); }
         }
 
         var options = new ScanOptions { MaxFileSize = maxSize, IncludeVendored = includeVendored, Parallelism = threads };

@@ -14,7 +14,7 @@ internal static class ServerCommand
         var policy = new Option<string>("--policy") { Description = "policy file or directory to apply at start when none is stored yet" };
         var issuer = new Option<string>("--issuer") { Description = "public URL of this server (tokens' iss; DPoP htu base); default: the first --urls entry" };
         var masterKey = new Option<string>("--master-key") { Description = "master key file (0600); default DATA/master.key" };
-        var reset = new Option<bool>("--reset-admin-token") { Description = "with --dev: mint a new admin token and print it once" };
+        var reset = new Option<bool>("--reset-admin-token") { Description = "with --dev: mint a new admin token, revoke every earlier one, and print it once" };
         var webhook = new Option<string[]>("--webhook") { Description = "URL to notify of approval requests and decisions (Slack incoming webhooks work as is); repeatable" };
         var webhookKey = new Option<string>("--webhook-key") { Description = "file (0600, base64) with the key that signs webhook bodies; default DATA/webhook.key, made on first start" };
         var command = new Command("server", "run the Writ server (broker API, OAuth endpoints, audit)") { dev, data, urls, db, policy, issuer, masterKey, reset, webhook, webhookKey };

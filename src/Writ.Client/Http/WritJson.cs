@@ -15,11 +15,24 @@ public static class WritJson
     };
 
     /// <summary>Reads a success body, or throws the server's problem+json / OAuth error as a <see cref="WritApiException"/>.</summary>
+    /// <remarks>
+    /// A success body that is not what Writ sends (an HTML page from a proxy or a captive portal at that address, JSON of
+    /// another shape) is a <see cref="WritApiException"/> <c>client.unexpected_answer</c> too, never a parser's exception.
+    /// </remarks>
     public static async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken ct)
     {
         await EnsureSuccessAsync(response, ct);
-        return await response.Content.ReadFromJsonAsync<T>(Options, ct)
-            ?? throw new WritApiException((int)response.StatusCode, "client.empty_response", "the server sent an empty body");
+        T? value;
+        try
+        {
+            value = await response.Content.ReadFromJsonAsync<T>(Options, ct);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new WritApiException((int)response.StatusCode, "client.unexpected_answer",
+                "the server's answer is not what a Writ server sends: is the address (WRIT_ADDR, --server) a Writ server?");
+        }
+        return value ?? throw new WritApiException((int)response.StatusCode, "client.empty_response", "the server sent an empty body");
     }
 
     public static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken ct)
@@ -27,31 +40,49 @@ public static class WritJson
         if (response.IsSuccessStatusCode) return;
         var status = (int)response.StatusCode;
         var body = await response.Content.ReadAsStringAsync(ct);
+        if (Problem(status, body) is { } problem) throw problem;
+        throw new WritApiException(status, "http." + status, $"the server answered {status} {response.ReasonPhrase}");
+    }
+
+    /// <summary>
+    /// The server's error in an OAuth error or problem+json body; null for anything else (not JSON, another shape, a field
+    /// of another type), which the caller reports without echoing the body (it could be anything).
+    /// </summary>
+    private static WritApiException? Problem(int status, string body)
+    {
         try
         {
             using var doc = JsonDocument.Parse(body);
             var root = doc.RootElement;
-            if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.String)
+            if (root.ValueKind != JsonValueKind.Object) return null;
+            if (Text(root, "error") is { } error)
             {
-                var code = root.TryGetProperty("writ_code", out var wc) ? wc.GetString() : error.GetString();
-                var description = root.TryGetProperty("error_description", out var d) ? d.GetString() : error.GetString();
-                throw new WritApiException(status, code ?? "oauth.error", description ?? "", error.GetString())
+                return new WritApiException(status, Text(root, "writ_code") ?? error, Text(root, "error_description") ?? error, error)
                 {
-                    ApprovalId = root.TryGetProperty("approval_id", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null,
-                    Interval = root.TryGetProperty("interval", out var i) && i.ValueKind == JsonValueKind.Number ? i.GetInt32() : null,
+                    ApprovalId = Text(root, "approval_id"),
+                    Interval = root.TryGetProperty("interval", out var i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt32(out var seconds) ? seconds : null,
                 };
             }
-            if (root.TryGetProperty("code", out var c))
-            {
-                var detail = root.TryGetProperty("detail", out var d) ? d.GetString() : null;
-                var title = root.TryGetProperty("title", out var t) ? t.GetString() : null;
-                throw new WritApiException(status, c.GetString() ?? "error", detail ?? title ?? "request failed");
-            }
+            if (Text(root, "code") is { } code) return new WritApiException(status, code, Text(root, "detail") ?? Text(root, "title") ?? "request failed");
+            return null;
         }
         catch (JsonException)
         {
-            // Not JSON: fall through to a generic error that does not echo the body (it could be anything).
+            return null;
         }
-        throw new WritApiException(status, "http." + status, $"the server answered {status} {response.ReasonPhrase}");
+
+        // A string member, or null when it is missing, of another type, or not readable as a string (a lone surrogate).
+        static string? Text(JsonElement o, string name)
+        {
+            if (!o.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.String) return null;
+            try
+            {
+                return v.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                return null;
+            }
+        }
     }
 }

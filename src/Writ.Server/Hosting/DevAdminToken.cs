@@ -1,3 +1,4 @@
+using Writ.Core.Audit;
 using Writ.Core.Common;
 using Writ.Core.Storage;
 using Writ.Server.Auth;
@@ -7,7 +8,8 @@ namespace Writ.Server.Hosting;
 /// <summary>
 /// In dev mode the first start makes an admin token and prints it once; only its SHA-256 is stored.
 /// A marker file records that it was issued, so restarts do not print (or mint) another one;
-/// <c>--reset-admin-token</c> mints a fresh one.
+/// <c>--reset-admin-token</c> mints a fresh one and revokes every earlier one (a reset is how a leaked token is made
+/// useless). Both are audited.
 /// </summary>
 internal static class DevAdminToken
 {
@@ -16,7 +18,13 @@ internal static class DevAdminToken
         var marker = Path.Combine(options.DataDirectory, "admin-token.issued");
         if (File.Exists(marker) && !options.ResetAdminToken) return;
         var token = HumanAuthentication.AdminTokenPrefix + Ids.Random(32);
-        await store.AdminTokens.AddAsync(new AdminToken(Ids.Sha256Hex(token), "admin", clock.GetUtcNow(), null), ct);
+        var now = clock.GetUtcNow();
+        // Recorded first: if the log cannot take it, the server does not start and nothing changed.
+        await store.Audit.AppendAsync([new AuditAppend(new AuditEvent(now, ActorKinds.System, "writ", null, null,
+            options.ResetAdminToken ? "admin_token.reset" : "admin_token.create", null, null, null, "admin", Decisions.Info, null, null, 0,
+            options.ResetAdminToken ? """{"revokes_earlier_tokens":true}""" : null))], ct);
+        if (options.ResetAdminToken) await store.AdminTokens.RevokeByNameAsync("admin", now, ct);
+        await store.AdminTokens.AddAsync(new AdminToken(Ids.Sha256Hex(token), "admin", now, null), ct);
         await File.WriteAllTextAsync(marker, clock.GetUtcNow().ToString("O") + "\n", ct);
         options.Out.WriteLine($"""
 
