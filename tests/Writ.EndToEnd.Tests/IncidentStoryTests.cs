@@ -181,6 +181,13 @@ public sealed class IncidentStoryTests : IAsyncLifetime
         var enrolled = await Writ.RunAsync(_agentMachine, null, "enroll", "--agent", "coding-agent@staging", "--code", code, "--server", _server.Addr);
         Assert.Equal(0, enrolled.ExitCode);
 
+        // A gateway token to a path that cannot be written: refused before it is minted (it is shown once).
+        var underAFile = await Writ.RunAsync(_admin, null, "gateway-token", "create", "edge-lost", "--out", Path.Combine(earlier, "token"));
+        Assert.NotEqual(0, underAFile.ExitCode);
+        var minted = await Writ.RunAsync(_admin, null, "audit", "search", "--action", "gateway.token_create", "-o", "json");
+        Assert.Equal(0, minted.ExitCode);
+        Assert.DoesNotContain("edge-lost", minted.Stdout);
+
         // A scan baseline that is not a writ report.
         var baseline = Path.Combine(_root, "baseline.json");
         await File.WriteAllTextAsync(baseline, "[]");
@@ -208,7 +215,7 @@ public sealed class IncidentStoryTests : IAsyncLifetime
         Assert.Equal(1, wrong.ExitCode);
         Assert.Contains("not what a Writ server sends", wrong.Stderr);
 
-        foreach (var run in new[] { login, dir, refused, keyDir, scan, wrong }) Assert.DoesNotContain("   at ", run.Stderr);
+        foreach (var run in new[] { login, dir, refused, keyDir, underAFile, scan, wrong }) Assert.DoesNotContain("   at ", run.Stderr);
         _ = serving;
     }
 }

@@ -75,14 +75,27 @@ internal static class GatewayCommands
         create.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(output);
-            if (path is not null && File.Exists(path)) throw new CliException($"{path} exists; the token is written to a new file only");
-            var minted = await CliContext.AdminClient().CreateGatewayTokenAsync(parse.GetValue(name)!, parse.GetValue(environment), ct);
             if (path is null)
             {
-                Console.WriteLine(minted.Token);
+                Console.WriteLine((await CliContext.AdminClient().CreateGatewayTokenAsync(parse.GetValue(name)!, parse.GetValue(environment), ct)).Token);
                 return 0;
             }
-            KeyFiles.CreatePrivateText(path, minted.Token);
+            if (File.Exists(path) || Directory.Exists(path)) throw new CliException($"{path} exists; the token is written to a new file only");
+            // The file first: the token is shown once, so a path that cannot be written must fail before it is minted.
+            var file = KeyFiles.OpenPrivateNew(path);
+            Client.Contracts.GatewayTokenInfo minted;
+            try
+            {
+                minted = await CliContext.AdminClient().CreateGatewayTokenAsync(parse.GetValue(name)!, parse.GetValue(environment), ct);
+                KeyFiles.WriteText(file, minted.Token);
+            }
+            catch
+            {
+                await file.DisposeAsync();
+                File.Delete(path);
+                throw;
+            }
+            await file.DisposeAsync();
             Console.Error.WriteLine($"gateway token for {minted.Name} written to {path} (0600); run: writ gateway --token-file {path}");
             return 0;
         });

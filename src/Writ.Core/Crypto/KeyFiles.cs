@@ -48,6 +48,16 @@ public static class KeyFiles
     /// <summary>As <see cref="CreatePrivate"/>, for a text secret (a token) written as is.</summary>
     public static void CreatePrivateText(string path, string secret)
     {
+        using var stream = OpenPrivateNew(path);
+        WriteText(stream, secret);
+    }
+
+    /// <summary>
+    /// The new, empty file <see cref="CreatePrivateText"/> would write, created now (0600; a missing parent directory 0700):
+    /// open it before asking for a secret that is shown once, so a path that cannot be written fails before it exists.
+    /// </summary>
+    public static FileStream OpenPrivateNew(string path)
+    {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory) && !Directory.Exists(directory))
         {
@@ -56,7 +66,12 @@ public static class KeyFiles
         }
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using var stream = new FileStream(path, options);
+        return new FileStream(path, options);
+    }
+
+    /// <summary>Writes <paramref name="secret"/> and a newline to a file from <see cref="OpenPrivateNew"/>, flushed to disk.</summary>
+    public static void WriteText(FileStream stream, string secret)
+    {
         var text = Encoding.UTF8.GetBytes(secret + "\n");
         stream.Write(text);
         stream.Flush(flushToDisk: true);
