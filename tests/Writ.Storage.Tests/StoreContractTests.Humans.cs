@@ -111,7 +111,7 @@ public abstract partial class StoreContractTests
             NewCredential("jti-other-target", "bot@staging", "task_h", TimeSpan.FromMinutes(5)) with { Target = "customers/2" })], Ct);
 
         await Store.Approvals.CreateAsync(NewApproval("apr_old"), Ct);
-        var expired = await Store.Approvals.ExpireDueAsync(T0.AddMinutes(16), Ct);
+        var expired = await Store.Approvals.ExpireDueAsync(T0.AddMinutes(16), null, Ct);
         Assert.Equal(["apr_old"], expired.Select(a => a.Id));
         Assert.Equal(ApprovalStatuses.Expired, (await Store.Approvals.GetAsync("apr_old", Ct))!.Status);
 
@@ -120,12 +120,36 @@ public abstract partial class StoreContractTests
             Status = ApprovalStatuses.Approved, DecidedAt = T0.AddMinutes(-1), WindowEndsAt = T0.AddMinutes(5), ExpiresAt = T0.AddMinutes(30),
         };
         await Store.Approvals.CreateAsync(open, Ct);
-        Assert.Empty(await Store.Approvals.CloseEndedWindowsAsync(T0.AddMinutes(4), Ct));
-        var closed = Assert.Single(await Store.Approvals.CloseEndedWindowsAsync(T0.AddMinutes(5), Ct));
+        Assert.Empty(await Store.Approvals.CloseEndedWindowsAsync(T0.AddMinutes(4), null, Ct));
+        var closed = Assert.Single(await Store.Approvals.CloseEndedWindowsAsync(T0.AddMinutes(5), null, Ct));
         Assert.Equal(("apr_win", 2), (closed.Elevation.Id, closed.Revoked));
         Assert.Null((await Store.Credentials.GetAsync("jti-other-target", Ct))!.RevokedAt);
         Assert.NotNull((await Store.Credentials.GetAsync("jti-in-window", Ct))!.RevokedAt);
-        Assert.Empty(await Store.Approvals.CloseEndedWindowsAsync(T0.AddMinutes(6), Ct));
+        Assert.Empty(await Store.Approvals.CloseEndedWindowsAsync(T0.AddMinutes(6), null, Ct));
+    }
+
+    [Fact]
+    public async Task Approvals_ExpireAndCloseWindows_CommitWithTheirRecords_OrNotAtAll()
+    {
+        await SeedTaskWithCredentialsAsync("task_h", "bot@staging", TimeSpan.FromHours(1), "jti-in-window");
+        await Store.Approvals.CreateAsync(NewApproval("apr_old"), Ct);
+        await Store.Approvals.CreateAsync(NewApproval("apr_win") with
+        {
+            Status = ApprovalStatuses.Approved, DecidedAt = T0.AddMinutes(-1), WindowEndsAt = T0.AddMinutes(5), ExpiresAt = T0.AddMinutes(30),
+        }, Ct);
+        var later = T0.AddMinutes(16);
+
+        await Assert.ThrowsAsync<AuditUnavailableException>(() => Store.Approvals.ExpireDueAsync(later, _ => Unwritable(), Ct));
+        await Assert.ThrowsAsync<AuditUnavailableException>(() => Store.Approvals.CloseEndedWindowsAsync(later, (_, _) => Unwritable(), Ct));
+        Assert.Equal(ApprovalStatuses.Pending, (await Store.Approvals.GetAsync("apr_old", Ct))!.Status);
+        Assert.Equal(ApprovalStatuses.Approved, (await Store.Approvals.GetAsync("apr_win", Ct))!.Status);
+        Assert.Null((await Store.Credentials.GetAsync("jti-in-window", Ct))!.RevokedAt);
+
+        await Store.Approvals.ExpireDueAsync(later, a => NewEvent(1) with { Action = "approval.expire", Target = a.Id }, Ct);
+        await Store.Approvals.CloseEndedWindowsAsync(later, (a, n) => NewEvent(2) with { Action = "elevation.expire", Target = a.Id + ":" + n }, Ct);
+        var log = await Store.Audit.SearchAsync(new AuditQuery(Limit: 100), Ct);
+        Assert.Equal(["approval.expire:apr_old", "elevation.expire:apr_win:1"],
+            log.Where(r => r.Event.Action is "approval.expire" or "elevation.expire").Select(r => r.Event.Action + ":" + r.Event.Target));
     }
 
     [Fact]
@@ -139,7 +163,7 @@ public abstract partial class StoreContractTests
         await Store.Approvals.CreateAsync(NewApproval("apr_short", "task_short"), Ct);
         Assert.True(await Store.Tasks.CompleteAsync("task_done", T0.AddMinutes(1), null, Ct));
 
-        var expired = await Store.Approvals.ExpireDueAsync(T0.AddMinutes(3), Ct);
+        var expired = await Store.Approvals.ExpireDueAsync(T0.AddMinutes(3), null, Ct);
         Assert.Equal(["apr_done", "apr_short"], expired.Select(a => a.Id).Order());
         Assert.Equal(ApprovalStatuses.Pending, (await Store.Approvals.GetAsync("apr_open", Ct))!.Status);
     }

@@ -1,3 +1,4 @@
+using Writ.Core.Audit;
 using Writ.Core.Approvals;
 using Writ.Core.Common;
 using Writ.Core.Humans;
@@ -65,15 +66,18 @@ public interface IApprovalStore
     /// </summary>
     Task<bool> UpdateAsync(Approval updated, CancellationToken ct);
 
-    /// <summary>Marks pending approvals past their expiry, or whose task has ended (completed, expired), as expired; returns them.</summary>
-    Task<IReadOnlyList<Approval>> ExpireDueAsync(DateTimeOffset now, CancellationToken ct);
+    /// <summary>
+    /// Marks pending approvals past their expiry, or whose task has ended (completed, expired), as expired, with the record
+    /// <paramref name="audit"/> makes for each in the same transaction; returns them.
+    /// </summary>
+    Task<IReadOnlyList<Approval>> ExpireDueAsync(DateTimeOffset now, Func<Approval, AuditEvent>? audit, CancellationToken ct);
 
     /// <summary>
     /// Closes approved elevations whose window has ended and, in the same transaction, revokes the credentials
     /// issued for their exact request while the window was open. Returns each closed elevation with how many
-    /// credentials it revoked.
+    /// credentials it revoked. The record <paramref name="audit"/> makes for each commits in the same transaction.
     /// </summary>
-    Task<IReadOnlyList<(Approval Elevation, int Revoked)>> CloseEndedWindowsAsync(DateTimeOffset now, CancellationToken ct);
+    Task<IReadOnlyList<(Approval Elevation, int Revoked)>> CloseEndedWindowsAsync(DateTimeOffset now, Func<Approval, int, AuditEvent>? audit, CancellationToken ct);
 }
 
 /// <summary>One webhook message to one URL, with its delivery state (the outbox and the delivery log are the same rows).</summary>

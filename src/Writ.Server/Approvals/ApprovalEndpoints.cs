@@ -142,7 +142,7 @@ internal static class ApprovalEndpoints
 /// Every few seconds: pending approvals past their expiry become expired, and elevation windows that have ended
 /// are closed with their credentials revoked — each audited (actor <c>system</c>) and notified.
 /// </summary>
-internal sealed class ApprovalMaintenance(IWritStore store, AuditLog audit, ApprovalNotifier notifier, TimeProvider clock, ILogger<ApprovalMaintenance> logger)
+internal sealed class ApprovalMaintenance(IWritStore store, ApprovalNotifier notifier, TimeProvider clock, ILogger<ApprovalMaintenance> logger)
     : PeriodicJob(clock, logger)
 {
     protected override TimeSpan Interval => TimeSpan.FromSeconds(2);
@@ -150,16 +150,11 @@ internal sealed class ApprovalMaintenance(IWritStore store, AuditLog audit, Appr
     public override async Task RunOnceAsync(CancellationToken ct)
     {
         var now = Clock.GetUtcNow();
-        foreach (var expired in await store.Approvals.ExpireDueAsync(now, ct))
-        {
-            await audit.RecordAsync(SystemEvent(now, "approval.expire", expired, "approval.expired", null), null, ct);
-            await notifier.DecidedAsync(expired, ct);
-        }
-        foreach (var (closed, revoked) in await store.Approvals.CloseEndedWindowsAsync(now, ct))
-        {
-            await audit.RecordAsync(SystemEvent(now, "elevation.expire", closed, "elevation.window_closed", revoked), null, ct);
-            await notifier.DecidedAsync(closed, ct);
-        }
+        // Each change commits with its record (if the log cannot take them, nothing changes and the next pass tries again);
+        // notifying comes after, so a notifier that fails costs notifications, never records.
+        var expired = await store.Approvals.ExpireDueAsync(now, a => SystemEvent(now, "approval.expire", a, "approval.expired", null), ct);
+        var closed = await store.Approvals.CloseEndedWindowsAsync(now, (a, revoked) => SystemEvent(now, "elevation.expire", a, "elevation.window_closed", revoked), ct);
+        foreach (var approval in expired.Concat(closed.Select(c => c.Elevation))) await notifier.DecidedAsync(approval, ct);
     }
 
     private static AuditEvent SystemEvent(DateTimeOffset now, string action, Approval a, string reason, int? revoked) =>

@@ -208,12 +208,14 @@ internal sealed class StatusTrackingStore(IWritStore inner, Func<Task> changed) 
         public Task<int> CountPendingAsync(string agentId, string taskId, DateTimeOffset now, CancellationToken ct) => a.CountPendingAsync(agentId, taskId, now, ct);
         // Deciding or redeeming an approval changes no issued token; expiring a pending one neither.
         public Task<bool> UpdateAsync(Core.Approvals.Approval updated, CancellationToken ct) => a.UpdateAsync(updated, ct);
-        public Task<IReadOnlyList<Core.Approvals.Approval>> ExpireDueAsync(DateTimeOffset now, CancellationToken ct) => a.ExpireDueAsync(now, ct);
-        public async Task<IReadOnlyList<(Core.Approvals.Approval Elevation, int Revoked)>> CloseEndedWindowsAsync(DateTimeOffset now, CancellationToken ct)
+        public Task<IReadOnlyList<Core.Approvals.Approval>> ExpireDueAsync(DateTimeOffset now, Func<Core.Approvals.Approval, AuditEvent>? audit, CancellationToken ct) =>
+            a.ExpireDueAsync(now, audit, ct);
+        public async Task<IReadOnlyList<(Core.Approvals.Approval Elevation, int Revoked)>> CloseEndedWindowsAsync(DateTimeOffset now,
+            Func<Core.Approvals.Approval, int, AuditEvent>? audit, CancellationToken ct)
         {
             // Runs on a timer: only a sweep that closed a window invalidates the view.
             IReadOnlyList<(Core.Approvals.Approval, int)>? closed = null;
-            try { return closed = await a.CloseEndedWindowsAsync(now, ct); }
+            try { return closed = await a.CloseEndedWindowsAsync(now, audit, ct); }
             finally { if (closed is not { Count: 0 }) await changed(); }
         }
     }

@@ -98,10 +98,10 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
                 Previous = (long)a.Version - 1,
             }, tx, cancellationToken: ct)).ConfigureAwait(false) == 1, ct);
 
-    public Task<IReadOnlyList<Approval>> ExpireDueAsync(DateTimeOffset now, CancellationToken ct)
+    public Task<IReadOnlyList<Approval>> ExpireDueAsync(DateTimeOffset now, Func<Approval, AuditEvent>? audit, CancellationToken ct)
     {
         var at = UnixMicros.From(now);
-        return engine.WriteAsync<IReadOnlyList<Approval>>(async (c, tx) =>
+        return engine.WriteAuditedAllAsync<IReadOnlyList<Approval>>(async (c, tx) =>
         {
             var due = (await c.QueryAsync<Row>(new CommandDefinition(
                 // Past their own expiry, or asked for a task that has ended: approving those would grant nothing.
@@ -118,13 +118,13 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
                 if (changed == 1) expired.Add(row.ToApproval() with { Status = ApprovalStatuses.Expired });
             }
             return expired;
-        }, ct);
+        }, expired => audit is null ? [] : expired.Select(audit).ToList(), ct);
     }
 
-    public Task<IReadOnlyList<(Approval Elevation, int Revoked)>> CloseEndedWindowsAsync(DateTimeOffset now, CancellationToken ct)
+    public Task<IReadOnlyList<(Approval Elevation, int Revoked)>> CloseEndedWindowsAsync(DateTimeOffset now, Func<Approval, int, AuditEvent>? audit, CancellationToken ct)
     {
         var at = UnixMicros.From(now);
-        return engine.WriteAsync<IReadOnlyList<(Approval, int)>>(async (c, tx) =>
+        return engine.WriteAuditedAllAsync<IReadOnlyList<(Approval, int)>>(async (c, tx) =>
         {
             var ended = (await c.QueryAsync<Row>(new CommandDefinition(
                 $"SELECT {Columns} FROM approvals WHERE kind = @elevation AND status = @approved AND window_ends_at <= @at",
@@ -146,7 +146,7 @@ internal sealed class ApprovalStore(Engine engine) : IApprovalStore
                 closed.Add((row.ToApproval() with { Status = ApprovalStatuses.Closed }, revoked));
             }
             return closed;
-        }, ct);
+        }, closed => audit is null ? [] : closed.Select(x => audit(x.Item1, x.Item2)).ToList(), ct);
     }
 
     private sealed class Row
