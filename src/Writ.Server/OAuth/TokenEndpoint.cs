@@ -142,12 +142,30 @@ internal sealed partial class TokenEndpoint(
         // Signed first, then audited: the token leaves only once its record is durable, and an idle audit writer commits
         // that record on this thread (AuditWriter), so there is nothing to overlap the signing with here.
         var token = AccessTokenIssuer.Issue(claims, keys.Active);
-        await audit.RecordAsync(
-            Event(agent, task, Decisions.Allow, granted is null ? decision.Code : GrantCode(granted), request, compiled.Version, environment, resource, started,
-                  granted is null
-                      ? $$"""{"jti":"{{jti}}","ttl":{{(int)(expires - issuedAt).TotalSeconds}}}"""
-                      : $$"""{"jti":"{{jti}}","ttl":{{(int)(expires - issuedAt).TotalSeconds}},"approval":"{{granted.Id}}"}"""),
-            credential, ct);
+        var record = Event(agent, task, Decisions.Allow, granted is null ? decision.Code : GrantCode(granted), request, compiled.Version, environment, resource,
+            started, granted is null
+                ? $$"""{"jti":"{{jti}}","ttl":{{(int)(expires - issuedAt).TotalSeconds}}}"""
+                : $$"""{"jti":"{{jti}}","ttl":{{(int)(expires - issuedAt).TotalSeconds}},"approval":"{{granted.Id}}"}""");
+        if (granted is not { Status: ApprovalStatuses.Used })
+        {
+            await audit.RecordAsync(record, credential, ct);
+        }
+        else
+        {
+            // The approval was spent on this token. Its record is awaited to the end (a client that leaves does not undo a
+            // queued record), and if the log refused it, nothing was issued: the approval is given back, so a human's
+            // decision is not burned by an outage. (Once the record is durable, the approval stays spent.)
+            try
+            {
+                await audit.RecordAsync(record, credential, CancellationToken.None);
+            }
+            catch (AuditUnavailableException)
+            {
+                await store.Approvals.UpdateAsync(granted with { Status = ApprovalStatuses.Approved, UsedAt = null, Version = granted.Version + 1 },
+                    CancellationToken.None);
+                throw;
+            }
+        }
 
         return OAuthResults.Json(new TokenResponse(token, "DPoP", (int)(expires - issuedAt).TotalSeconds, scope, task.Id, environment, request.Target));
     }

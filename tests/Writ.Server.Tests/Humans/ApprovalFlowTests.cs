@@ -98,6 +98,27 @@ public sealed class ApprovalFlowTests : IAsyncLifetime
         Assert.Contains(Why, trail.First(e => e.Decision == "approval_required").Details);
     }
 
+    [Fact]
+    public async Task ApprovedWrite_RedeemedWhileTheAuditLogIsDown_IsNotBurned_AndWorksOnceItIsBack()
+    {
+        var (agent, taskId) = await AgentWithTaskAsync();
+        var alice = await _writ.UserAsync("alice", "approver");
+        var id = await AskAsync(agent, taskId, "volumes:write", "vol-1");
+        await alice.ApproveAsync(id, "checked the migration plan");
+        await _writ.BlockAuditAsync();
+
+        var down = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:write", taskId, "vol-1", approvalId: id));
+
+        Assert.Equal((503, "audit.unavailable"), (down.Status, down.Code));
+        await _writ.UnblockAuditAsync();
+        var credential = await agent.Client.GetCredentialAsync("volumes:write", taskId, "vol-1", approvalId: id);
+        Assert.False(string.IsNullOrEmpty(credential.AccessToken));
+        // A client of its own: the agent's client would answer from its cache without asking.
+        var replay = await Assert.ThrowsAsync<WritApiException>(() => new WritAgentClient(_writ.Http(), new Uri(WritFixture.Issuer + "/"), agent.Id, agent.Key)
+            .GetCredentialAsync("volumes:write", taskId, "vol-1", approvalId: id));
+        Assert.Equal(("invalid_grant", "approval.used"), (replay.OAuthError, replay.Code));
+    }
+
     [Theory]
     [InlineData("", "approval.justification_required")]
     [InlineData("because", "approval.justification_too_short")]
