@@ -177,6 +177,24 @@ public sealed class AuditTrailTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task KeyRotationAndGatewayTokens_WhenAuditCannotBeWritten_ChangeNothing()
+    {
+        var keys = await _writ.Admin().ListSigningKeysAsync();
+        await _writ.Admin().CreateGatewayTokenAsync("edge-1");
+        await _writ.BlockAuditAsync();
+
+        var rotate = await Assert.ThrowsAsync<WritApiException>(() => _writ.Admin().RotateSigningKeyAsync());
+        var revoke = await Assert.ThrowsAsync<WritApiException>(() => _writ.Admin().RevokeGatewayTokensAsync("edge-1"));
+        var mint = await Assert.ThrowsAsync<WritApiException>(() => _writ.Admin().CreateGatewayTokenAsync("edge-2"));
+
+        Assert.All([rotate, revoke, mint], e => Assert.Equal((503, "audit.unavailable"), (e.Status, e.Code)));
+        Assert.Equal(keys.Select(k => (k.KeyId, k.RetiredAt)), (await _writ.Admin().ListSigningKeysAsync()).Select(k => (k.KeyId, k.RetiredAt)));
+        await _writ.UnblockAuditAsync();
+        Assert.Equal(1, (await _writ.Admin().RevokeGatewayTokensAsync("edge-1")).Revoked); // still there to revoke
+        Assert.Single(await _writ.Admin().RotateSigningKeyAsync(), k => k.RetiredAt is null);
+    }
+
+    [Fact]
     public async Task Export_WritesOneJsonLinePerRecordInChainOrder()
     {
         var lines = new List<string>();

@@ -445,6 +445,24 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SigningKeys_Rotate_RetiresEveryOtherKeyWithItsRecord_OrNothing()
+    {
+        await Store.SigningKeys.AddAsync(new SigningKeyRecord("k1", [1], "{\"kid\":\"k1\"}", T0, null), Ct);
+        await Store.SigningKeys.AddAsync(new SigningKeyRecord("k2", [2], "{\"kid\":\"k2\"}", T0.AddDays(1), null), Ct); // left over: also retired
+
+        await Assert.ThrowsAsync<AuditUnavailableException>(() =>
+            Store.SigningKeys.RotateAsync(new SigningKeyRecord("k3", [3], "{\"kid\":\"k3\"}", T0.AddDays(2), null), T0.AddDays(2), Unwritable(), Ct));
+        Assert.Equal(["k2", "k1"], (await Store.SigningKeys.ListAsync(Ct)).Where(k => k.RetiredAt is null).Select(k => k.KeyId));
+
+        await Store.SigningKeys.RotateAsync(new SigningKeyRecord("k3", [3], "{\"kid\":\"k3\"}", T0.AddDays(2), null), T0.AddDays(2),
+            NewEvent(1) with { Action = "keys.rotate" }, Ct);
+        var keys = await Store.SigningKeys.ListAsync(Ct);
+        Assert.Equal(["k3"], keys.Where(k => k.RetiredAt is null).Select(k => k.KeyId));
+        Assert.All(keys.Where(k => k.KeyId != "k3"), k => Assert.Equal(T0.AddDays(2), k.RetiredAt));
+        Assert.Equal("keys.rotate", (await Store.Audit.GetHeadAsync(Ct))!.Event.Action);
+    }
+
+    [Fact]
     public async Task SigningKeys_AddListRetire()
     {
         await Store.SigningKeys.AddAsync(new SigningKeyRecord("k1", [1, 2, 3], "{\"kid\":\"k1\"}", T0, null), Ct);
@@ -475,11 +493,11 @@ public abstract partial class StoreContractTests : IAsyncLifetime
             new AdminToken(Ids.Sha256Hex("c"), "gateway:edge-2", T0, null));
         foreach (var t in new[] { a, b, other }) await Store.AdminTokens.AddAsync(t, Ct);
 
-        Assert.Equal(2, await Store.AdminTokens.RevokeByNameAsync("gateway:edge", T0.AddHours(1), Ct));
+        Assert.Equal(2, await Store.AdminTokens.RevokeByNameAsync("gateway:edge", T0.AddHours(1), null, Ct));
         Assert.Equal(T0.AddHours(1), (await Store.AdminTokens.FindAsync(a.TokenHash, Ct))!.RevokedAt);
         Assert.Equal(T0.AddHours(1), (await Store.AdminTokens.FindAsync(b.TokenHash, Ct))!.RevokedAt);
         Assert.Null((await Store.AdminTokens.FindAsync(other.TokenHash, Ct))!.RevokedAt);
-        Assert.Equal(0, await Store.AdminTokens.RevokeByNameAsync("gateway:edge", T0.AddHours(2), Ct)); // the first revocation time stays
+        Assert.Equal(0, await Store.AdminTokens.RevokeByNameAsync("gateway:edge", T0.AddHours(2), null, Ct)); // the first revocation time stays
         Assert.Equal(T0.AddHours(1), (await Store.AdminTokens.FindAsync(a.TokenHash, Ct))!.RevokedAt);
     }
 

@@ -162,6 +162,12 @@ public interface ISigningKeyStore
     Task<IReadOnlyList<SigningKeyRecord>> ListAsync(CancellationToken ct);
 
     Task RetireAsync(string keyId, DateTimeOffset at, CancellationToken ct);
+
+    /// <summary>
+    /// Adds <paramref name="key"/> as the one active key: every other unretired key is retired at <paramref name="now"/>, and
+    /// the record <paramref name="audit"/> makes is appended, all in one transaction (a rotation is never half done or unaudited).
+    /// </summary>
+    Task RotateAsync(SigningKeyRecord key, DateTimeOffset now, AuditEvent audit, CancellationToken ct);
 }
 
 /// <summary>A human admin access token, stored as its SHA-256.</summary>
@@ -174,7 +180,8 @@ public interface IAdminTokenStore
     Task<AdminToken?> FindAsync(string tokenHash, CancellationToken ct);
 
     /// <summary>Revokes every unrevoked token named <paramref name="name"/>; returns how many.</summary>
-    Task<int> RevokeByNameAsync(string name, DateTimeOffset now, CancellationToken ct);
+    /// <remarks>The record <paramref name="audit"/> makes of the count commits in the same transaction.</remarks>
+    Task<int> RevokeByNameAsync(string name, DateTimeOffset now, Func<int, AuditEvent>? audit, CancellationToken ct);
 }
 
 /// <summary>

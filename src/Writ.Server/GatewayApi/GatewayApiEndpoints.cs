@@ -99,22 +99,25 @@ internal static class GatewayApiEndpoints
         name = environment is null ? name : name + "@" + environment;
         var token = TokenPrefix + Ids.Random(32);
         var caller = Caller.Of(http);
-        await store.AdminTokens.AddAsync(new AdminToken(Ids.Sha256Hex(token), NamePrefix + name, clock.GetUtcNow(), null), http.RequestAborted);
+        // Recorded before the token exists: a token the log never saw is never minted (invariant 7).
         await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, "gateway.token_create", null, null, null,
             NamePrefix + name, Decisions.Info, null, null, 0, null), null, http.RequestAborted);
+        await store.AdminTokens.AddAsync(new AdminToken(Ids.Sha256Hex(token), NamePrefix + name, clock.GetUtcNow(), null), http.RequestAborted);
         return Results.Json(new GatewayTokenInfo(name, token), WritJson.Options);
     }
 
-    private static async Task<IResult> RevokeTokensAsync(string name, HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock, GatewayFeed feed)
+    private static async Task<IResult> RevokeTokensAsync(string name, HttpContext http, IWritStore store, TimeProvider clock, GatewayFeed feed)
     {
         if (!Core.Agents.AgentId.IsValidName(name) && !Core.Agents.AgentId.IsValid(name))
             return Problems.BadRequest("gateway.invalid_name", "name the gateway as `writ gateway-token list` shows it: edge-1, or edge-1@staging");
-        var revoked = await store.AdminTokens.RevokeByNameAsync(NamePrefix + name, clock.GetUtcNow(), http.RequestAborted);
+        var caller = Caller.Of(http);
+        var now = clock.GetUtcNow();
+        // The revocation and its record commit together (a failed append: 503, nothing revoked, retry).
+        var revoked = await store.AdminTokens.RevokeByNameAsync(NamePrefix + name, now, n => new AuditEvent(now, caller.ActorKind, caller.ActorId, null, null,
+            "gateway.token_revoke", null, null, null, NamePrefix + name, Decisions.Info, n == 0 ? "none_active" : null, null, 0, $$"""{"revoked":{{n}}}"""),
+            http.RequestAborted);
         feed.Forget(NamePrefix + name);
         await feed.PublishAsync(); // ends the revoked gateway's long poll: its next request is refused, and it stops trusting its caches
-        var caller = Caller.Of(http);
-        await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, "gateway.token_revoke", null, null, null,
-            NamePrefix + name, Decisions.Info, revoked == 0 ? "none_active" : null, null, 0, $$"""{"revoked":{{revoked}}}"""), null, http.RequestAborted);
         return revoked == 0
             ? Problems.Of(404, "gateway.not_found", $"no active token for gateway {name}")
             : Results.Json(new GatewayRevocationInfo(name, revoked), WritJson.Options);

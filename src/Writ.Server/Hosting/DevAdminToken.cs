@@ -23,7 +23,7 @@ internal static class DevAdminToken
         await store.Audit.AppendAsync([new AuditAppend(new AuditEvent(now, ActorKinds.System, "writ", null, null,
             options.ResetAdminToken ? "admin_token.reset" : "admin_token.create", null, null, null, "admin", Decisions.Info, null, null, 0,
             options.ResetAdminToken ? """{"revokes_earlier_tokens":true}""" : null))], ct);
-        if (options.ResetAdminToken) await store.AdminTokens.RevokeByNameAsync("admin", now, ct);
+        if (options.ResetAdminToken) await store.AdminTokens.RevokeByNameAsync("admin", now, null, ct);
         await store.AdminTokens.AddAsync(new AdminToken(Ids.Sha256Hex(token), "admin", now, null), ct);
         await File.WriteAllTextAsync(marker, clock.GetUtcNow().ToString("O") + "\n", ct);
         options.Out.WriteLine($"""

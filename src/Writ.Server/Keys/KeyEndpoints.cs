@@ -14,12 +14,11 @@ internal static class KeyEndpoints
     {
         var group = app.MapGroup("/api/keys").RequireHuman(HumanRoles.Admin);
         group.MapGet("", (SigningKeyRing keys) => Results.Json(Describe(keys), WritJson.Options)).AllowRoles(HumanRoles.Admin, HumanRoles.Auditor);
-        group.MapPost("/rotate", async (HttpContext http, SigningKeyRing keys, AuditLog audit, TimeProvider clock) =>
+        group.MapPost("/rotate", async (HttpContext http, SigningKeyRing keys, TimeProvider clock) =>
         {
-            var kid = await keys.RotateAsync(http.RequestAborted);
             var caller = Caller.Of(http);
-            await audit.RecordAsync(new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, "keys.rotate", null, null, null, null,
-                Decisions.Info, null, null, 0, $$"""{"kid":"{{kid}}"}"""), null, http.RequestAborted);
+            await keys.RotateAsync(kid => new AuditEvent(clock.GetUtcNow(), caller.ActorKind, caller.ActorId, null, null, "keys.rotate", null, null, null, null,
+                Decisions.Info, null, null, 0, $$"""{"kid":"{{kid}}"}"""), http.RequestAborted);
             return Results.Json(Describe(keys), WritJson.Options);
         });
         return app;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Writ.Core.Common;
 using Writ.Core.Crypto;
+using Writ.Core.Audit;
 using Writ.Core.Storage;
 using Writ.Core.Tokens;
 
@@ -41,23 +42,27 @@ internal sealed class SigningKeyRing(IWritStore store, MasterKey masterKey, Time
         Swap(records);
     }
 
-    /// <summary>Makes a new active key and retires the previous one (it keeps verifying for <see cref="Overlap"/>).</summary>
-    public async Task<string> RotateAsync(CancellationToken ct)
+    /// <summary>
+    /// Makes a new active key and retires every other (they keep verifying for <see cref="Overlap"/>), with the record
+    /// <paramref name="audit"/> makes of the new key id, in one write: a rotation is never half done or unaudited.
+    /// </summary>
+    public async Task<string> RotateAsync(Func<string, AuditEvent> audit, CancellationToken ct)
     {
-        var previous = _keys.Active?.KeyId;
-        var kid = await CreateKeyAsync(ct);
-        if (previous is not null) await store.SigningKeys.RetireAsync(previous, clock.GetUtcNow(), ct);
+        var now = clock.GetUtcNow();
+        var key = NewKeyRecord(now);
+        await store.SigningKeys.RotateAsync(key, now, audit(key.KeyId), ct);
         Swap(await store.SigningKeys.ListAsync(ct));
         await feed.PublishAsync(); // standalone gateways verify with the new key set
-        return kid;
+        return key.KeyId;
     }
 
-    private async Task<string> CreateKeyAsync(CancellationToken ct)
+    private Task CreateKeyAsync(CancellationToken ct) => store.SigningKeys.AddAsync(NewKeyRecord(clock.GetUtcNow()), ct);
+
+    private SigningKeyRecord NewKeyRecord(DateTimeOffset now)
     {
         using var key = SigningKey.Generate();
         var sealedKey = masterKey.Seal(key.ExportPkcs8(), AssociatedData + ":" + key.KeyId);
-        await store.SigningKeys.AddAsync(new SigningKeyRecord(key.KeyId, sealedKey, key.PublicJwk, clock.GetUtcNow(), null), ct);
-        return key.KeyId;
+        return new SigningKeyRecord(key.KeyId, sealedKey, key.PublicJwk, now, null);
     }
 
     private void Swap(IReadOnlyList<SigningKeyRecord> records)

@@ -6,8 +6,18 @@ namespace Writ.Storage.Stores;
 
 internal sealed class SigningKeyStore(Engine engine) : ISigningKeyStore
 {
-    public Task AddAsync(SigningKeyRecord key, CancellationToken ct) =>
-        engine.WriteAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(
+    public Task AddAsync(SigningKeyRecord key, CancellationToken ct) => engine.WriteAsync((c, tx) => InsertAsync(c, tx, key, ct), ct);
+
+    public Task RotateAsync(SigningKeyRecord key, DateTimeOffset now, AuditEvent audit, CancellationToken ct) =>
+        engine.WriteAuditedAsync(async (c, tx) =>
+        {
+            await c.ExecuteAsync(new CommandDefinition("UPDATE signing_keys SET retired_at = @at WHERE retired_at IS NULL",
+                new { at = UnixMicros.From(now) }, tx, cancellationToken: ct)).ConfigureAwait(false);
+            return await InsertAsync(c, tx, key, ct).ConfigureAwait(false);
+        }, _ => audit, ct);
+
+    private static Task<int> InsertAsync(System.Data.Common.DbConnection c, System.Data.Common.DbTransaction tx, SigningKeyRecord key, CancellationToken ct) =>
+        c.ExecuteAsync(new CommandDefinition(
             "INSERT INTO signing_keys (key_id, sealed_private_key, public_jwk, created_at, retired_at) VALUES (@KeyId, @SealedPrivateKey, @PublicJwk, @CreatedAt, @RetiredAt)",
             new
             {
@@ -16,7 +26,7 @@ internal sealed class SigningKeyStore(Engine engine) : ISigningKeyStore
                 key.PublicJwk,
                 CreatedAt = UnixMicros.From(key.CreatedAt),
                 RetiredAt = key.RetiredAt is { } r ? UnixMicros.From(r) : (long?)null,
-            }, tx, cancellationToken: ct)), ct);
+            }, tx, cancellationToken: ct));
 
     public async Task<IReadOnlyList<SigningKeyRecord>> ListAsync(CancellationToken ct)
     {
@@ -66,10 +76,10 @@ internal sealed class AdminTokenStore(Engine engine) : IAdminTokenStore
         return row is null ? null : new AdminToken(row.TokenHash, row.Name, UnixMicros.ToTime(row.CreatedAt), row.RevokedAt is { } t ? UnixMicros.ToTime(t) : null);
     }
 
-    public Task<int> RevokeByNameAsync(string name, DateTimeOffset now, CancellationToken ct) =>
-        engine.WriteAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(
+    public Task<int> RevokeByNameAsync(string name, DateTimeOffset now, Func<int, AuditEvent>? audit, CancellationToken ct) =>
+        engine.WriteAuditedAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(
             "UPDATE admin_tokens SET revoked_at = @now WHERE name = @name AND revoked_at IS NULL",
-            new { name, now = UnixMicros.From(now) }, tx, cancellationToken: ct)), ct);
+            new { name, now = UnixMicros.From(now) }, tx, cancellationToken: ct)), revoked => audit?.Invoke(revoked), ct);
 
     private sealed class TokenRow
     {
