@@ -132,7 +132,7 @@ public sealed class AuditTrailTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PolicyApplyAndTaskComplete_WhenAuditCannotBeWritten_ChangeNothing_AndCanBeRetried()
+    public async Task PolicyApplyAndTaskStartAndComplete_WhenAuditCannotBeWritten_ChangeNothing_AndCanBeRetried()
     {
         // Each change commits with its record or not at all: a stored policy version is in force at the next start, and a
         // task completed without its record could never be recorded (completing it again is a conflict).
@@ -144,9 +144,10 @@ public sealed class AuditTrailTests : IAsyncLifetime
 
         var apply = await Assert.ThrowsAsync<WritApiException>(() => _writ.Admin().ApplyPolicyAsync([new Writ.Client.Contracts.PolicyFile("policy.yaml", changed)]));
         var complete = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.CompleteTaskAsync(task.Id));
+        var start = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.StartTaskAsync("opened during an audit outage"));
 
-        Assert.Equal((503, "audit.unavailable"), (apply.Status, apply.Code));
-        Assert.Equal((503, "audit.unavailable"), (complete.Status, complete.Code));
+        Assert.All([apply, complete, start], e => Assert.Equal((503, "audit.unavailable"), (e.Status, e.Code)));
+        Assert.Single(await _writ.Admin().ListTasksAsync(agent.Id, null)); // no task the log never saw open
         Assert.Equal(versions, (await _writ.Admin().GetPolicyHistoryAsync()).Count);
         Assert.Equal("open", (await _writ.Admin().ListTasksAsync(agent.Id, null)).Single(t => t.Id == task.Id).Status);
 

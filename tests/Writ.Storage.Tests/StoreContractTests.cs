@@ -213,8 +213,8 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     {
         await Store.Agents.UpsertAsync([NewAgent("bot@staging", "reader"), NewAgent("other@staging")], Ct);
         Assert.True((await EnrollAsync(Store, await AddCodeAsync("bot@staging", TimeSpan.FromMinutes(15)), "jkt-1", "{}", T0, Ct)).IsSuccess);
-        await Store.Tasks.CreateAsync(NewTask("task_mine", "bot@staging", TimeSpan.FromHours(1)), Ct);
-        await Store.Tasks.CreateAsync(NewTask("task_theirs", "other@staging", TimeSpan.FromHours(1)), Ct);
+        await Store.Tasks.CreateAsync(NewTask("task_mine", "bot@staging", TimeSpan.FromHours(1)), null, Ct);
+        await Store.Tasks.CreateAsync(NewTask("task_theirs", "other@staging", TimeSpan.FromHours(1)), null, Ct);
 
         var mine = await Store.Agents.GetKeyHolderAsync("jkt-1", "task_mine", Ct);
         Assert.NotNull(mine);
@@ -279,7 +279,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     private async Task SeedTaskWithCredentialsAsync(string taskId, string agentId, TimeSpan taskTtl, params string[] jtis)
     {
         await Store.Agents.UpsertAsync([NewAgent(agentId)], Ct);
-        await Store.Tasks.CreateAsync(NewTask(taskId, agentId, taskTtl), Ct);
+        await Store.Tasks.CreateAsync(NewTask(taskId, agentId, taskTtl), null, Ct);
         var batch = jtis.Select((j, i) => new AuditAppend(NewEvent(i, agentId, taskId), NewCredential(j, agentId, taskId, TimeSpan.FromMinutes(5)))).ToList();
         await Store.Audit.AppendAsync(batch, Ct);
     }
@@ -289,8 +289,8 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     {
         await Store.Agents.UpsertAsync([NewAgent("bot@staging"), NewAgent("bot@production")], Ct);
         var task = NewTask("task_a", "bot@staging", TimeSpan.FromHours(1));
-        await Store.Tasks.CreateAsync(task, Ct);
-        await Store.Tasks.CreateAsync(NewTask("task_b", "bot@production", TimeSpan.FromHours(1)) with { CreatedAt = T0.AddMinutes(1), Ticket = null, OnBehalfOf = null }, Ct);
+        await Store.Tasks.CreateAsync(task, null, Ct);
+        await Store.Tasks.CreateAsync(NewTask("task_b", "bot@production", TimeSpan.FromHours(1)) with { CreatedAt = T0.AddMinutes(1), Ticket = null, OnBehalfOf = null }, null, Ct);
 
         Assert.Equal(task, await Store.Tasks.GetAsync("task_a", Ct));
         Assert.Null(await Store.Tasks.GetAsync("task_zzz", Ct));
@@ -324,7 +324,7 @@ public abstract partial class StoreContractTests : IAsyncLifetime
     {
         await SeedTaskWithCredentialsAsync("task_short", "bot@staging", TimeSpan.FromMinutes(10), "jti-1");
         await SeedTaskWithCredentialsAsync("task_long", "bot@staging", TimeSpan.FromHours(2), "jti-2");
-        await Store.Tasks.CreateAsync(NewTask("task_done", "bot@staging", TimeSpan.FromMinutes(1)), Ct);
+        await Store.Tasks.CreateAsync(NewTask("task_done", "bot@staging", TimeSpan.FromMinutes(1)), null, Ct);
         await Store.Tasks.CompleteAsync("task_done", T0, null, Ct);
         var now = T0.AddMinutes(10);
 

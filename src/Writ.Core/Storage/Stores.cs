@@ -56,7 +56,8 @@ public sealed record KeyHolder(AgentKey Key, Agent Agent, WorkTask? Task);
 
 public interface ITaskStore
 {
-    Task CreateAsync(WorkTask task, CancellationToken ct);
+    /// <summary>Stores a new open task with the record <paramref name="audit"/> (its opening) in the same transaction.</summary>
+    Task CreateAsync(WorkTask task, AuditEvent? audit, CancellationToken ct);
 
     Task<WorkTask?> GetAsync(string taskId, CancellationToken ct);
 

@@ -176,7 +176,7 @@ internal sealed class StatusTrackingStore(IWritStore inner, Func<Task> changed) 
     private sealed class TrackedTasks(ITaskStore t, Func<Task> changed) : ITaskStore
     {
         // A new task changes no issued token.
-        public Task CreateAsync(WorkTask task, CancellationToken ct) => t.CreateAsync(task, ct);
+        public Task CreateAsync(WorkTask task, AuditEvent? audit, CancellationToken ct) => t.CreateAsync(task, audit, ct);
         public Task<WorkTask?> GetAsync(string taskId, CancellationToken ct) => t.GetAsync(taskId, ct);
         public Task<bool> CompleteAsync(string taskId, DateTimeOffset now, AuditEvent? audit, CancellationToken ct) => Changing(t.CompleteAsync(taskId, now, audit, ct), changed);
         public async Task<IReadOnlyList<string>> ExpireDueAsync(DateTimeOffset now, Func<string, AuditEvent>? audit, CancellationToken ct)

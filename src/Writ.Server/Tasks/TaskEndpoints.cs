@@ -59,7 +59,7 @@ internal static class TaskEndpoints
         return app;
     }
 
-    private static async Task<IResult> StartAsync(HttpContext http, IWritStore store, AuditLog audit, TimeProvider clock)
+    private static async Task<IResult> StartAsync(HttpContext http, IWritStore store, TimeProvider clock)
     {
         var caller = AgentCaller.Of(http);
         var body = await RequestBody.ReadJsonAsync<StartTaskRequest>(http.Request);
@@ -77,10 +77,10 @@ internal static class TaskEndpoints
 
         var now = clock.GetUtcNow();
         var task = new WorkTask(Ids.New("task"), caller.Agent.Id, request.Purpose.Trim(), request.Ticket, request.OnBehalfOf, TaskStatuses.Open, now, now + ttl, null);
-        await store.Tasks.CreateAsync(task, http.RequestAborted);
-        await audit.RecordAsync(new AuditEvent(now, TokenEndpoint.ActorKindOf(caller.Agent), caller.Agent.Id, task.OnBehalfOf, task.Id, "task.open",
+        // The task and the record of its opening commit together: no task exists that the log never saw open.
+        await store.Tasks.CreateAsync(task, new AuditEvent(now, TokenEndpoint.ActorKindOf(caller.Agent), caller.Agent.Id, task.OnBehalfOf, task.Id, "task.open",
             null, caller.Agent.Environment, null, null, Decisions.Info, null, null, 0,
-            System.Text.Json.JsonSerializer.Serialize(new { purpose = task.Purpose, ticket = task.Ticket, ttl = (int)ttl.TotalSeconds })), null, http.RequestAborted);
+            System.Text.Json.JsonSerializer.Serialize(new { purpose = task.Purpose, ticket = task.Ticket, ttl = (int)ttl.TotalSeconds })), http.RequestAborted);
         return Results.Json(ToInfo(task), WritJson.Options, statusCode: 201);
     }
 

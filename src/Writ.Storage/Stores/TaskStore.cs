@@ -11,8 +11,8 @@ internal sealed class TaskStore(Engine engine) : ITaskStore
         "id AS Id, agent_id AS AgentId, purpose AS Purpose, ticket AS Ticket, on_behalf_of AS OnBehalfOf, status AS Status, " +
         "created_at AS CreatedAt, expires_at AS ExpiresAt, closed_at AS ClosedAt";
 
-    public Task CreateAsync(WorkTask task, CancellationToken ct) =>
-        engine.WriteAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(
+    public Task CreateAsync(WorkTask task, AuditEvent? audit, CancellationToken ct) =>
+        engine.WriteAuditedAsync((c, tx) => c.ExecuteAsync(new CommandDefinition(
             "INSERT INTO tasks (id, agent_id, purpose, ticket, on_behalf_of, status, created_at, expires_at, closed_at) " +
             "VALUES (@Id, @AgentId, @Purpose, @Ticket, @OnBehalfOf, @Status, @CreatedAt, @ExpiresAt, @ClosedAt)",
             new
@@ -26,7 +26,7 @@ internal sealed class TaskStore(Engine engine) : ITaskStore
                 CreatedAt = UnixMicros.From(task.CreatedAt),
                 ExpiresAt = UnixMicros.From(task.ExpiresAt),
                 ClosedAt = task.ClosedAt is { } t ? UnixMicros.From(t) : (long?)null,
-            }, tx, cancellationToken: ct)), ct);
+            }, tx, cancellationToken: ct)), _ => audit, ct);
 
     public async Task<WorkTask?> GetAsync(string taskId, CancellationToken ct)
     {
