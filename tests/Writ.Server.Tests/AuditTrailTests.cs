@@ -196,6 +196,21 @@ public sealed class AuditTrailTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AgentSideRefusals_AreAudited_WithoutTheCredential()
+    {
+        var http = _writ.Http();
+        var tasks = await http.PostAsync("/api/agent/tasks", new StringContent("{\"purpose\":\"x\"}", System.Text.Encoding.UTF8, "application/json"));
+        var check = await http.GetAsync("/api/agent/credential");
+        var enroll = await http.PostAsync("/api/enroll", new StringContent("{\"code\":\"wenr_x\",\"jwk\":\"{}\"}", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal((401, 401, 400), ((int)tasks.StatusCode, (int)check.StatusCode, (int)enroll.StatusCode));
+        var refusals = (await _writ.Admin().SearchAuditAsync(limit: 1000)).Where(a => a.Decision == "deny").Select(a => (a.Action, a.Reason)).ToList();
+        Assert.Contains(("agent.auth", (string?)"dpop.missing"), refusals);
+        Assert.Contains(("credential.check", (string?)"auth.missing"), refusals);
+        Assert.Contains(("agent.enroll", (string?)"enroll.invalid_key"), refusals);
+    }
+
+    [Fact]
     public async Task Export_WritesOneJsonLinePerRecordInChainOrder()
     {
         var lines = new List<string>();

@@ -118,12 +118,18 @@ internal static class AgentEndpoints
         }
         catch (Exception e) when (e is FormatException or CryptographicException or ArgumentException or System.Text.Json.JsonException)
         {
+            await BearerCredential.AuditRefusalAsync(http, "agent.enroll", ActorKinds.Unknown, "unknown", "enroll.invalid_key");
             return Problems.BadRequest("enroll.invalid_key", "jwk must be a public EC P-256 key in JWK form");
         }
 
         var proof = proofs.Validate(DpopHeader.Of(http.Request), "POST", server.UrlOf(http.Request.Path), null);
-        if (!proof.IsSuccess) return Problems.Of(proof.Error!, 401);
-        if (proof.Value.Jkt != jkt) return Problems.Of(401, "enroll.proof_key_mismatch", "the DPoP proof must be signed by the key being enrolled");
+        var refused = !proof.IsSuccess ? proof.Error! : proof.Value.Jkt != jkt
+            ? new Error("enroll.proof_key_mismatch", "the DPoP proof must be signed by the key being enrolled") : null;
+        if (refused is not null)
+        {
+            await BearerCredential.AuditRefusalAsync(http, "agent.enroll", ActorKinds.Unknown, "unknown", refused.Code);
+            return Problems.Of(refused, 401);
+        }
 
         var now = clock.GetUtcNow();
         // The key and its audit record commit together: an enrollment the log cannot record does not happen (503).

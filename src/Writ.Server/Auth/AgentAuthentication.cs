@@ -1,3 +1,4 @@
+using Writ.Core.Audit;
 using Microsoft.AspNetCore.Http;
 using Writ.Core.Agents;
 using Writ.Core.Common;
@@ -89,6 +90,8 @@ internal static class AgentAuthenticationExtensions
             if (!result.IsSuccess)
             {
                 http.Response.Headers.WWWAuthenticate = "DPoP algs=\"ES256\"";
+                // A refusal is a decision: recorded like the human and gateway ones (method and path, never the proof).
+                await BearerCredential.AuditRefusalAsync(http, "agent.auth", ActorKinds.Unknown, "unknown", result.Error!.Code);
                 return Problems.Of(result.Error!, result.Error!.Code == "agent.not_active" ? 403 : 401);
             }
             result.Value.AttachTo(http);

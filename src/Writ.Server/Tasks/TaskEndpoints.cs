@@ -37,6 +37,7 @@ internal static class TaskEndpoints
             if (!claims.IsSuccess)
             {
                 http.Response.Headers.WWWAuthenticate = $"DPoP error=\"invalid_token\", algs=\"ES256\"";
+                await BearerCredential.AuditRefusalAsync(http, "credential.check", ActorKinds.Unknown, "unknown", claims.Error!.Code);
                 return Problems.Of(claims.Error!, 401);
             }
             var c = claims.Value;
