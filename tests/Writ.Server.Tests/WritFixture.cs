@@ -145,23 +145,19 @@ public sealed class WritFixture : IAsyncDisposable
     public string PrintedOutput => _out.ToString();
 
     /// <summary>Makes every audit append fail from now on (a trigger that aborts inserts), to test invariant 7: fail closed.</summary>
-    public async Task BlockAuditAsync()
-    {
-        await using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath}");
-        await db.OpenAsync();
-        var sabotage = db.CreateCommand();
-        sabotage.CommandText = "CREATE TRIGGER writ_test_block BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk says no'); END;";
-        await sabotage.ExecuteNonQueryAsync();
-    }
+    public Task BlockAuditAsync() =>
+        ExecuteAsync("CREATE TRIGGER writ_test_block BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk says no'); END;");
 
     /// <summary>Undoes <see cref="BlockAuditAsync"/>: the audit log takes records again.</summary>
-    public async Task UnblockAuditAsync()
+    public Task UnblockAuditAsync() => ExecuteAsync("DROP TRIGGER writ_test_block;");
+
+    private async Task ExecuteAsync(string sql)
     {
         await using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath}");
         await db.OpenAsync();
-        var repair = db.CreateCommand();
-        repair.CommandText = "DROP TRIGGER writ_test_block;";
-        await repair.ExecuteNonQueryAsync();
+        var command = db.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>

@@ -55,6 +55,16 @@ public sealed class ApprovalFlowTests : IAsyncLifetime
         return (agent, task.Id);
     }
 
+    /// <summary>An agent with a task, and its write of vol-1 approved by alice: the approval's id.</summary>
+    private async Task<(TestAgent Agent, string TaskId, string ApprovalId)> ApprovedWriteAsync()
+    {
+        var (agent, taskId) = await AgentWithTaskAsync();
+        var alice = await _writ.UserAsync("alice", "approver");
+        var id = await AskAsync(agent, taskId, "volumes:write", "vol-1");
+        await alice.ApproveAsync(id, "checked the migration plan");
+        return (agent, taskId, id);
+    }
+
     private static async Task<string> AskAsync(TestAgent agent, string taskId, string scope, string? target = null, string justification = Why)
     {
         var e = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync(scope, taskId, target, justification: justification));
@@ -101,10 +111,7 @@ public sealed class ApprovalFlowTests : IAsyncLifetime
     [Fact]
     public async Task ApprovedWrite_RedeemedWhileTheAuditLogIsDown_IsNotBurned_AndWorksOnceItIsBack()
     {
-        var (agent, taskId) = await AgentWithTaskAsync();
-        var alice = await _writ.UserAsync("alice", "approver");
-        var id = await AskAsync(agent, taskId, "volumes:write", "vol-1");
-        await alice.ApproveAsync(id, "checked the migration plan");
+        var (agent, taskId, id) = await ApprovedWriteAsync();
         await _writ.BlockAuditAsync();
 
         var down = await Assert.ThrowsAsync<WritApiException>(() => agent.Client.GetCredentialAsync("volumes:write", taskId, "vol-1", approvalId: id));
@@ -362,10 +369,7 @@ public sealed class ApprovalFlowTests : IAsyncLifetime
     [Fact]
     public async Task ApprovalId_ReplayedForAnotherRequest_OrByAnotherAgent_IsRefused()
     {
-        var (agent, taskId) = await AgentWithTaskAsync();
-        var alice = await _writ.UserAsync("alice", "approver");
-        var id = await AskAsync(agent, taskId, "volumes:write", "vol-1");
-        await alice.ApproveAsync(id, "fine");
+        var (agent, taskId, id) = await ApprovedWriteAsync();
 
         Assert.Equal("approval.mismatch", (await PollFailsAsync(agent, taskId, "crm:write", id, "customers/1")).Code);
         var otherTask = await agent.Client.StartTaskAsync("another task");
