@@ -161,8 +161,15 @@ internal sealed partial class TokenEndpoint(
             }
             catch (AuditUnavailableException)
             {
-                await store.Approvals.UpdateAsync(granted with { Status = ApprovalStatuses.Approved, UsedAt = null, Version = granted.Version + 1 },
-                    CancellationToken.None);
+                try
+                {
+                    await store.Approvals.UpdateAsync(granted with { Status = ApprovalStatuses.Approved, UsedAt = null, Version = granted.Version + 1 },
+                        CancellationToken.None);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // The database is failing too: the approval stays spent. The answer is still the audit log's 503.
+                }
                 throw;
             }
         }
