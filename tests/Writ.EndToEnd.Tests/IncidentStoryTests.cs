@@ -195,6 +195,16 @@ public sealed class IncidentStoryTests : IAsyncLifetime
         Assert.Equal(2, scan.ExitCode);
         Assert.Contains("findings", scan.Stderr);
 
+        // A scan report: written whole (beside the target, then moved), or refused for a directory.
+        var report = Path.Combine(_root, "report.json");
+        var written = await Writ.RunAsync(_admin, null, "scan", "--format", "json", "--output", report, Path.Combine(_root, "broken-config"));
+        Assert.Equal(0, written.ExitCode);
+        Assert.Equal(System.Text.Json.JsonValueKind.Array,
+            System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(report)).RootElement.GetProperty("findings").ValueKind);
+        var toDir = await Writ.RunAsync(_admin, null, "scan", "--output", _root, Path.Combine(_root, "broken-config"));
+        Assert.Equal(2, toDir.ExitCode);
+        Assert.Contains("is a directory", toDir.Stderr);
+
         // Something at WRIT_ADDR that is not a Writ server (a captive portal answering every request with a page).
         using var portal = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         portal.Start();
@@ -215,7 +225,7 @@ public sealed class IncidentStoryTests : IAsyncLifetime
         Assert.Equal(1, wrong.ExitCode);
         Assert.Contains("not what a Writ server sends", wrong.Stderr);
 
-        foreach (var run in new[] { login, dir, refused, keyDir, underAFile, scan, wrong }) Assert.DoesNotContain("   at ", run.Stderr);
+        foreach (var run in new[] { login, dir, refused, keyDir, underAFile, scan, toDir, wrong }) Assert.DoesNotContain("   at ", run.Stderr);
         _ = serving;
     }
 }

@@ -69,28 +69,16 @@ internal static class AuditCommands
                 await foreach (var line in client.ExportAuditAsync(ct)) await Console.Out.WriteLineAsync(line);
                 return 0;
             }
-            // Into a file beside the target, moved over it only once the whole log is in: a refusal, a broken connection
-            // or Ctrl+C leaves an earlier export as it was, never a truncated one that reads as the whole log.
-            var full = Path.GetFullPath(path);
-            if (Directory.Exists(full)) throw new CliException($"{path} is a directory: name the file to write");
-            var pending = full + "." + Environment.ProcessId + ".pending";
+            // A refusal, a broken connection or Ctrl+C leaves an earlier export as it was, never one cut short.
             var n = 0;
-            try
+            await AtomicFile.WriteAsync(path, async writer =>
             {
-                await using (var writer = new StreamWriter(new FileStream(pending, FileMode.CreateNew, FileAccess.Write)))
+                await foreach (var line in client.ExportAuditAsync(ct))
                 {
-                    await foreach (var line in client.ExportAuditAsync(ct))
-                    {
-                        await writer.WriteLineAsync(line);
-                        n++;
-                    }
+                    await writer.WriteLineAsync(line);
+                    n++;
                 }
-                File.Move(pending, full, overwrite: true);
-            }
-            finally
-            {
-                File.Delete(pending);
-            }
+            });
             Console.Error.WriteLine($"wrote {n} records to {path}");
             return 0;
         });

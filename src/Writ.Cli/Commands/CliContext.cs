@@ -70,18 +70,7 @@ internal static class CliContext
         Directory.CreateDirectory(ConfigDirectory);
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(ConfigDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var json = JsonSerializer.Serialize(new Login(addr, token), WritJson.Options);
-        // Written beside it and moved over it: a write that fails half way leaves the previous login, not half a file.
-        var pending = LoginFile + "." + Environment.ProcessId + ".pending";
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        try
-        {
-            using (var writer = new StreamWriter(new FileStream(pending, options))) writer.Write(json);
-            File.Move(pending, LoginFile, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(pending);
-        }
+        // A write that fails half way leaves the previous login, not half a file.
+        AtomicFile.WriteAsync(LoginFile, writer => writer.WriteAsync(json), ownerOnly: true).GetAwaiter().GetResult();
     }
 }

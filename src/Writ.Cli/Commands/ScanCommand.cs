@@ -97,8 +97,12 @@ internal static class ScanCommand
             if (outputPath is null) ReportWriter.Write(report, format, Console.Out, showSecrets);
             else
             {
-                using var file = new StreamWriter(outputPath);
-                ReportWriter.Write(report, format, file, showSecrets);
+                // A write that fails half way (a full disk) leaves no half report behind.
+                AtomicFile.WriteAsync(outputPath, file =>
+                {
+                    ReportWriter.Write(report, format, file, showSecrets);
+                    return Task.CompletedTask;
+                }).GetAwaiter().GetResult();
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Usage($"cannot write '{outputPath}': {e.Message}"); }

@@ -407,6 +407,8 @@ internal sealed class McpGateway(
         var claims = await authenticator.AuthenticateAsync(http, resource);
         if (!claims.IsSuccess)
         {
+            // A refused credential is a security event on every method, DELETE too (the session itself carries no authority).
+            await BearerCredential.AuditRefusalAsync(http, "mcp.session_close", ActorKinds.Unknown, "unknown", claims.Error!.Code);
             http.Response.Headers.WWWAuthenticate = $"DPoP error=\"invalid_token\", algs=\"ES256\", resource_metadata=\"{McpEndpoints.MetadataUrl(server, resource)}\"";
             await Problems.WriteAsync(http, 401, claims.Error!.Code, claims.Error.Message);
             return;

@@ -319,6 +319,22 @@ public sealed class McpAttackTests(McpTestBed bed) : IClassFixture<McpTestBed>
     }
 
     [Fact]
+    public async Task Delete_WithoutTheTokensKey_IsRefusedAndAudited_AndTheSessionLives()
+    {
+        var mcp = await bed.ConnectAsync("reader@staging", "files:read");
+        using var delete = new HttpRequestMessage(HttpMethod.Delete, mcp.Url);
+        delete.Headers.Add("Mcp-Session-Id", mcp.Session);
+        delete.Headers.Authorization = new("DPoP", mcp.Credential.AccessToken); // the token without a proof of its key
+
+        var refused = await bed.Writ.Http().SendAsync(delete);
+        var after = await mcp.RequestAsync("tools/list");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.NotNull(after["result"]?["tools"]);
+        Assert.Contains(await bed.Writ.Admin().SearchAuditAsync(limit: 1000), a => a.Action == "mcp.session_close" && a.Decision == "deny");
+    }
+
+    [Fact]
     public async Task Delete_EndsSession()
     {
         var mcp = await bed.ConnectAsync("reader@staging", "files:read");
