@@ -102,7 +102,7 @@ internal static class OAuthEndpoints
         var proof = proofs.Validate(DpopHeader.Of(http.Request), "POST", server.UrlOf(http.Request.Path), token.Value, claims.Value.Jkt);
         if (!proof.IsSuccess)
         {
-            // Someone holding a token but not its key tried to revoke it: recorded in the token's name, never the token.
+            // Someone holding a token but not its key tried to revoke it: recorded (method and path), never the token.
             await BearerCredential.AuditRefusalAsync(http, "credential.revoke", ActorKinds.Unknown, "unknown", "auth.not_token_holder");
             return OAuthResults.Error("invalid_client", "auth.not_token_holder", "only the holder of the token's key may revoke it: send a DPoP proof signed by it", 401);
         }
